@@ -1,0 +1,96 @@
+import { createReadStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as openpgp from 'openpgp';
+import type { RecordKind } from '../../config/types.js';
+import { buildDeps, type Deps } from '../../deps.js';
+import { csvRow, placementCsv, placementColumns } from '../../demo/sample-placements.js';
+import { receiveDelivery } from '../../ingest/receive.js';
+import { systemClock } from '../../lib/clock.js';
+import { packageRoot } from '../../lib/paths.js';
+import { encryptToFile } from '../../open/pgp-write.js';
+import type { Ack } from '../../pipeline/ack.js';
+import { processFile } from '../../pipeline/process-file.js';
+import { cliLogger, commonOptions, exit, loadFromFlags, parse, type Command } from '../io.js';
+
+/**
+ * `veilgate demo`: what a newcomer sees first. It plays the creditor (makes a placement file with a
+ * few deliberately bad records, encrypts and signs it with the demo creditor key), then the gateway
+ * (ingests it), prints the acknowledgement and shows what was stored: tokens and ciphertext, no names.
+ */
+export const demoCommand: Command = async (argv, io) => {
+  const { values } = parse(argv, commonOptions, false);
+  const { config } = loadFromFlags(values, io);
+  const deps = await buildDeps(config, { clock: systemClock, log: cliLogger(values['log-level'], io) });
+  const say = (text: string) => io.stdout.write(`${text}\n`);
+  try {
+    const outbox = join(config.dataDir, 'demo-outbox');
+    mkdirSync(outbox, { recursive: true });
+    const day = systemClock.now().toISOString().slice(0, 10).replaceAll('-', '');
+    const stamp = Date.now().toString(36);
+
+    say('== 1. demo-bank (the creditor) writes a placement file, encrypts it to the gateway key and signs it with its own key');
+    const placement = join(outbox, `demo-bank_placement_${day}_${stamp}.csv.pgp`);
+    await encryptToFile(demoPlacementCsv(stamp), placement, await creditorKeys('demo-bank'));
+    say(`   ${placement}`);
+
+    say('\n== 2. the gateway ingests it: decrypt, verify, validate, minimise, tokenise, commit');
+    const placed = await ingest(deps, 'demo-bank', 'placement', placement);
+    say(JSON.stringify(placed, null, 2));
+
+    say('\n== 3. what is stored for the first two accounts (no name, SSN or card number in clear; the vault is AES-256-GCM ciphertext)');
+    for (const r of await deps.store.listRecords(placed.receipt_id, 2)) {
+      say(JSON.stringify({ record: r.recordNo, account_token: r.accountToken, subject_token: r.subjectToken, data: JSON.parse(r.data) as unknown, vault: r.vault === null ? null : `${r.vault.length} bytes of ciphertext` }));
+    }
+    const dbFile = join(config.dataDir, config.storage.sqliteFile);
+    const stored = [dbFile, `${dbFile}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f));
+    say(`   the database files contain the sample name "Avery": ${stored.some((b) => b.includes('Avery')) ? 'YES (a bug!)' : 'no'}`);
+
+    say('\n== 4. demo-bank recalls two accounts');
+    const recall = join(outbox, `demo-bank_recall_${day}_${stamp}.csv.pgp`);
+    await encryptToFile(
+      [csvRow(['account_ref', 'recall_reason', 'effective_date']), csvRow([`DEMO${stamp}-000000001`, 'paid_to_creditor', '2026-11-01']), csvRow([`DEMO${stamp}-000000002`, 'disputed', '2026-11-02'])],
+      recall, await creditorKeys('demo-bank'),
+    );
+    say(JSON.stringify(await ingest(deps, 'demo-bank', 'recall', recall), null, 2));
+
+    say('\n== 5. the same placement file again is a duplicate and changes nothing');
+    const again = await ingest(deps, 'demo-bank', 'placement', placement);
+    say(JSON.stringify({ status: again.status, duplicate_of: again.duplicate_of }));
+
+    say(`\nDone. Data in ${resolve(config.dataDir)}; try: npx veilgate status, npx veilgate audit verify`);
+    return exit.ok;
+  } finally {
+    await deps.store.close();
+  }
+};
+
+async function ingest(deps: Deps, source: string, kind: RecordKind, path: string): Promise<Ack> {
+  const receipt = await receiveDelivery(deps, { source, kind, channel: 'cli', fileName: path.split('/').pop()!, bytes: createReadStream(path) });
+  return receipt.outcome === 'duplicate' ? receipt.ack : processFile(deps, receipt.receiptId);
+}
+
+async function creditorKeys(source: string) {
+  const dir = join(packageRoot, 'keys-example');
+  return {
+    encryptionKeys: [await openpgp.readKey({ armoredKey: readFileSync(join(dir, 'gateway.pgp.pub.asc'), 'utf8') })],
+    signingKeys: [await openpgp.readPrivateKey({ armoredKey: readFileSync(join(dir, `${source}.pgp.asc`), 'utf8') })],
+  };
+}
+
+/** Ten good placements, then three a creditor's IT team would have to fix, and an unknown column. */
+function* demoPlacementCsv(stamp: string): Generator<string> {
+  const rows = [...placementCsv(10, { seed: 7, sourcePrefix: `DEMO${stamp}` })].join('').split('\r\n').filter((l) => l !== '');
+  yield rows[0]!.replace(/\r?$/, ',legacy_system_id\r\n');
+  for (const row of rows.slice(1)) yield `${row},X-1\r\n`;
+  const bad = (ref: string, changes: Record<string, string>) => {
+    const base: Record<string, string> = {
+      account_ref: ref, debt_type: 'credit_card', original_creditor: 'Demo Bank Card Services', delinquency_date: '2025-02-01',
+      balance: '120.00', currency: 'USD', first_name: 'Robin', last_name: 'Example', country: 'US', national_id_type: 'us_ssn',
+    };
+    const cells = placementColumns.map((c) => ({ ...base, ...changes })[c] ?? '');
+    return csvRow([...cells, 'X-2']);
+  };
+  yield bad(`DEMO${stamp}-BAD-1`, { national_id: '000-12-3456' });
+  yield bad(`DEMO${stamp}-BAD-2`, { iban: 'DE00370400440532013000', national_id: '' });
+  yield bad(`DEMO${stamp}-BAD-3`, { balance: '12.345' });
+}

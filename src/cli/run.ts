@@ -1,0 +1,68 @@
+import { GatewayError } from '../errors/gateway-error.js';
+import { rejectsFile } from '../pipeline/process-file.js';
+import { auditCommand } from './commands/audit.js';
+import { configCommand } from './commands/config.js';
+import { demoCommand } from './commands/demo.js';
+import { ingestCommand } from './commands/ingest.js';
+import { keysCommand } from './commands/keys.js';
+import { statusCommand } from './commands/status.js';
+import { exit, type CliIo, type Command } from './io.js';
+
+const commands: Record<string, Command> = {
+  ingest: ingestCommand,
+  config: configCommand,
+  keys: keysCommand,
+  audit: auditCommand,
+  status: statusCommand,
+  demo: demoCommand,
+};
+
+const help = `veilgate: a privacy gateway for debt-collection data
+
+  veilgate demo                         run the local demo on the built-in demo configuration
+  veilgate ingest --source ID --kind placement|recall|update FILE
+                                        ingest one OpenPGP file; prints the acknowledgement (JSON)
+  veilgate status                       files by source and state, audit head
+  veilgate audit verify                 recompute the audit chain; names the first broken entry
+  veilgate config check [--config F]    list every configuration problem
+  veilgate config demo [--json]         print the built-in demo configuration
+  veilgate keys init --out DIR          generate a fresh key set for a real deployment
+
+Common options: --config FILE (JSON or YAML; default: the built-in demo configuration),
+  --data-dir DIR (default ./var, or VEILGATE_DATA_DIR), --log-level LEVEL (logs go to stderr).
+Exit status: 0 done (a file committed or duplicate), 3 file rejected, 2 usage or configuration error, 1 other failure.
+`;
+
+/** Runs one CLI invocation and returns its exit status; never throws. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.stdout.write(help);
+    return name === undefined ? exit.usage : exit.ok;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    io.stderr.write(`unknown command "${name}"\n\n${help}`);
+    return exit.usage;
+  }
+  try {
+    return await command(rest, io);
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+function reportError(e: unknown, io: CliIo): number {
+  if (!(e instanceof GatewayError)) {
+    // A bug: the stack helps us, and holds no value from a file (our messages never do).
+    io.stderr.write(`veilgate: internal error: ${e instanceof Error ? (e.stack ?? e.name) : 'unknown'}\n`);
+    return exit.failure;
+  }
+  io.stderr.write(`${JSON.stringify({ error: { code: e.code, message: e.message, details: e.details ?? {} } }, null, 2)}\n`);
+  if (e.code === 'CONFIG_INVALID') {
+    const problems = (e.details?.problems ?? []) as readonly string[];
+    io.stderr.write(problems.map((p) => `  - ${p}\n`).join(''));
+  }
+  if (['CONFIG_INVALID', 'USAGE_INVALID', 'SOURCE_UNKNOWN', 'KIND_NOT_ALLOWED', 'KEY_UNAVAILABLE', 'KEY_EXISTS'].includes(e.code)) return exit.usage;
+  return rejectsFile(e.code) ? exit.rejected : exit.failure;
+}

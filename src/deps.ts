@@ -1,0 +1,45 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Config } from './config/types.js';
+import type { KeyRing } from './keys/keyring.js';
+import { loadKeyRing } from './keys/keyring.js';
+import type { Clock } from './lib/clock.js';
+import type { Logger } from './lib/log.js';
+import { buildPolicy, type MinimisationPolicy } from './minimise/policy.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/store.js';
+import { Tokeniser } from './tokenise/tokens.js';
+import { Vault } from './tokenise/vault.js';
+
+/** Everything the use cases need, built once by the composition root (CLI or tests). No singletons. */
+export interface Deps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly keys: KeyRing;
+  readonly tokeniser: Tokeniser;
+  readonly vault: Vault;
+  readonly policy: MinimisationPolicy;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** This process's identity in leases: host, pid and a random part. */
+  readonly workerId: string;
+  readonly spoolDir: string;
+}
+
+export async function buildDeps(config: Config, options: { clock: Clock; log: Logger }): Promise<Deps> {
+  const keys = await loadKeyRing(config);
+  const store = SqliteStore.open(join(config.dataDir, config.storage.sqliteFile), { clock: options.clock, busyTimeoutMs: config.storage.busyTimeoutMs });
+  return {
+    config,
+    store,
+    keys,
+    tokeniser: new Tokeniser(keys),
+    vault: new Vault(keys, store),
+    policy: buildPolicy(config.minimisation),
+    clock: options.clock,
+    log: options.log,
+    workerId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    spoolDir: join(config.dataDir, 'spool'),
+  };
+}

@@ -1,0 +1,103 @@
+import type { RecordKind } from '../config/types.js';
+import type { Deps } from '../deps.js';
+import { rejection } from '../errors/gateway-error.js';
+import { minimise, type MinimisedRecord } from '../minimise/minimise.js';
+import type { RawRecord } from '../parse/read-records.js';
+import type { AccountState, Lease, StagedFinding, StagedRecord } from '../store/store.js';
+import { subjectValue } from '../tokenise/subject.js';
+import { validateRecord } from '../validate/record.js';
+
+export interface BatchContext {
+  source: string;
+  kind: RecordKind;
+  lease: Lease;
+  /** Field → records it was dropped from; grows as batches pass. */
+  dropped: Map<string, number>;
+  today: Date;
+}
+
+/**
+ * Validate → minimise → tokenise → vault → stage, for one batch of raw records. Rejections and
+ * warnings are staged as findings; nothing here is visible to anyone until the file commits.
+ */
+export async function processBatch(deps: Deps, batch: readonly RawRecord[], ctx: BatchContext): Promise<void> {
+  const findings: StagedFinding[] = [];
+  const addFinding = (severity: StagedFinding['severity']) => (r: ReturnType<typeof rejection>) => findings.push({ ...r, severity });
+
+  const minimised: MinimisedRecord[] = [];
+  for (const raw of batch) {
+    if (raw.malformed === true) {
+      addFinding('error')(rejection(raw.recordNo, 'RECORD_MALFORMED'));
+      continue;
+    }
+    const result = validateRecord(ctx.kind, raw, ctx.today);
+    if (!result.ok) {
+      result.errors.forEach(addFinding('error'));
+      result.warnings.forEach(addFinding('warning'));
+      continue;
+    }
+    minimised.push(minimise(result.record, deps.policy, ctx.dropped));
+  }
+
+  // Accounts this batch refers to, under every token key version (a rotation must not orphan them).
+  const candidates = minimised.map((m) => deps.tokeniser.internalAllVersions('account', accountValue(ctx.source, m.accountRef)));
+  const accounts = await deps.store.findAccounts(candidates.flat());
+
+  const ready: Array<{ m: MinimisedRecord; accountToken: string; subjectToken: string | null }> = [];
+  minimised.forEach((m, i) => {
+    const existing = candidates[i]!.map((t) => accounts.get(t)).find((a): a is AccountState => a !== undefined);
+    const problem = accountProblem(ctx.kind, m, existing);
+    if (problem !== null) {
+      findings.push({ ...rejection(m.recordNo, problem.code, problem.field), severity: 'error' });
+      return;
+    }
+    const accountToken = existing?.accountToken ?? candidates[i]![0]!;
+    const subjectToken = ctx.kind === 'placement' ? deps.tokeniser.internal('subject', subjectValue(ctx.source, m)) : existing!.subjectToken;
+    ready.push({ m, accountToken, subjectToken });
+    m.warnings.forEach(addFinding('warning'));
+  });
+
+  const needKeys = ready.filter((r) => r.subjectToken !== null && Object.keys(r.m.vault).length > 0).map((r) => r.subjectToken!);
+  const dataKeys = await deps.vault.dataKeys(needKeys);
+
+  const staged: StagedRecord[] = ready.map(({ m, accountToken, subjectToken }) => {
+    const data: Record<string, string> = { ...m.keep, ...m.last4Clear };
+    for (const [field, value] of Object.entries(m.tokenise)) data[`${field}_token`] = deps.tokeniser.internal(field as 'iban', value);
+    const hasVault = subjectToken !== null && Object.keys(m.vault).length > 0;
+    return {
+      recordNo: m.recordNo,
+      kind: ctx.kind,
+      accountToken,
+      subjectToken,
+      data: JSON.stringify(data),
+      vault: hasVault ? deps.vault.seal(dataKeys.get(subjectToken)!, subjectToken, m.vault) : null,
+    };
+  });
+
+  findings.sort((a, b) => a.record - b.record);
+  const { duplicateRecordNos } = await deps.store.stage(ctx.lease, staged, findings);
+  if (duplicateRecordNos.length > 0) {
+    await deps.store.stage(ctx.lease, [], duplicateRecordNos.map((n) => ({ ...rejection(n, 'ACCOUNT_REF_DUPLICATE', 'account_ref'), severity: 'error' as const })));
+  }
+}
+
+/** An account is identified by its source and the creditor's reference. */
+export function accountValue(source: string, accountRef: string): string {
+  return `${source}\0${accountRef}`;
+}
+
+function accountProblem(kind: RecordKind, m: MinimisedRecord, existing: AccountState | undefined): { code: 'RECALL_UNKNOWN_ACCOUNT' | 'UPDATE_UNKNOWN_ACCOUNT' | 'ACCOUNT_RECALLED' | 'DELINQUENCY_DATE_CHANGED'; field: string } | null {
+  switch (kind) {
+    case 'recall':
+      return existing === undefined ? { code: 'RECALL_UNKNOWN_ACCOUNT', field: 'account_ref' } : null;
+    case 'update':
+      if (existing === undefined) return { code: 'UPDATE_UNKNOWN_ACCOUNT', field: 'account_ref' };
+      return existing.status === 'recalled' ? { code: 'ACCOUNT_RECALLED', field: 'account_ref' } : null;
+    case 'placement':
+      // Regulation F and credit reporting depend on the date of first delinquency: it never moves.
+      if (existing !== undefined && existing.placement.delinquency_date !== m.keep.delinquency_date) {
+        return { code: 'DELINQUENCY_DATE_CHANGED', field: 'delinquency_date' };
+      }
+      return null;
+  }
+}

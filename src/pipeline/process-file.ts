@@ -1,0 +1,173 @@
+import { hostname } from 'node:os';
+import type { Deps } from '../deps.js';
+import { GatewayError, isGatewayError } from '../errors/gateway-error.js';
+import { openPgpFile } from '../open/pgp.js';
+import { checkControlTotals, type ControlTotalsReport } from '../parse/control-totals.js';
+import { newFileTally, readRecords, type FileTally } from '../parse/read-records.js';
+import type { FileRow, Lease } from '../store/store.js';
+import { recordSchemas } from '../validate/schemas.js';
+import { committedAck, rejectedAck, type Ack } from './ack.js';
+import { isFinal } from './file-states.js';
+import { processBatch } from './process-batch.js';
+
+export interface Progress {
+  records: number;
+  plaintextBytes: number;
+}
+
+/**
+ * The use case: one spooled file through open → parse → validate → minimise → tokenise → commit
+ * (DESIGN §2), ending in exactly one final state with its acknowledgement.
+ *
+ * Crash safety: the file is claimed under a lease with a fencing token; staged rows are invisible
+ * until the single commit transaction; a worker that dies leaves the file `processing`, and the next
+ * claim clears its staging and replays it from the spool. Running it again therefore converges.
+ *
+ * @throws GatewayError PIPELINE_BUSY (another live worker has it), PIPELINE_LEASE_LOST; anything
+ *   else thrown is a bug, and the file stays unfinished for a replay.
+ */
+export async function processFile(deps: Deps, receiptId: string, onProgress?: (p: Progress) => void): Promise<Ack> {
+  const file = await deps.store.getFile(receiptId);
+  if (file === null) throw new GatewayError('SPOOL_MISSING', { receiptId });
+  if (isFinal(file.state)) return JSON.parse(file.ack!) as Ack;
+
+  const lease = await deps.store.claimFile(receiptId, deps.workerId, deps.clock.now().getTime(), deps.config.limits.leaseTtlMs, ownerIsDead);
+  if (lease === null) throw new GatewayError('PIPELINE_BUSY', { receiptId });
+  const log = deps.log.child({ receiptId, source: file.source, kind: file.kind });
+  const keeper = keepLease(deps, lease);
+  const tally = newFileTally();
+  try {
+    const opened = await stageFile(deps, file, lease, tally, onProgress);
+    const controlTotals = checkControlTotals(tally.totals, { requireTrailer: deps.config.sources[file.source]!.requireTrailer, sumsBalance: file.kind !== 'recall' });
+    return await commit(deps, file, lease, tally, controlTotals, opened, log);
+  } catch (e) {
+    if (!isGatewayError(e) || !rejectsFile(e.code)) throw e;
+    return await reject(deps, file, lease, e, tally, log);
+  } finally {
+    keeper.stop();
+  }
+}
+
+/** Reads the whole file into staging; returns what the open stage learned once integrity was proven. */
+async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTally, onProgress?: (p: Progress) => void): Promise<{ signerKeyId: string | null; plaintextBytes: number }> {
+  const source = deps.config.sources[file.source]!;
+  const opened = await openPgpFile(file.spoolPath, {
+    decryptionKeys: deps.keys.pgpPrivateKeys,
+    verificationKeys: deps.keys.sourcePgpKeys.get(file.source) ?? [],
+    requireSignature: source.requireSignature,
+    limits: deps.config.limits,
+  });
+  const progress: Progress = { records: 0, plaintextBytes: 0 };
+  const counted = countBytes(opened.plaintext, progress);
+  const ctx = { source: file.source, kind: file.kind, lease, dropped: tally.droppedFields, today: deps.clock.now() };
+  const options = { format: source.format, kind: file.kind, mapping: source.mapping, knownFields: recordSchemas().knownFields[file.kind], limits: deps.config.limits };
+
+  let fileProblem: GatewayError | undefined;
+  try {
+    for await (const batch of batches(readRecords(counted, options, tally), deps.config.limits.stagingBatchRecords)) {
+      await processBatch(deps, batch, ctx);
+      progress.records += batch.length;
+      onProgress?.(progress);
+    }
+  } catch (e) {
+    if (!isGatewayError(e) || !rejectsFile(e.code) || e.code.startsWith('OPEN_')) {
+      await opened.abort();
+      throw e;
+    }
+    fileProblem = e;
+  }
+  // The integrity and signature checks at the end of the message decide first: for a tampered file,
+  // a parse error found on the way would be a finding about an attacker's plaintext.
+  const { signerKeyId } = await opened.finish();
+  if (fileProblem !== undefined) throw fileProblem;
+  if (tally.totals.dataRows === 0) throw new GatewayError('FILE_NO_RECORDS');
+  return { signerKeyId, plaintextBytes: progress.plaintextBytes };
+}
+
+async function commit(
+  deps: Deps, file: FileRow, lease: Lease, tally: FileTally, controlTotals: ControlTotalsReport,
+  opened: { signerKeyId: string | null; plaintextBytes: number }, log: Deps['log'],
+): Promise<Ack> {
+  const limit = deps.config.limits.maxAckErrors;
+  const counts = await deps.store.findingCounts(file.receiptId);
+  const [errors, warningList] = await Promise.all([
+    deps.store.listFindings(file.receiptId, 'error', limit),
+    deps.store.listFindings(file.receiptId, 'warning', limit),
+  ]);
+  const ack = committedAck(file, {
+    records: tally.totals.dataRows, rejectedRecords: counts.rejectedRecords, warnings: counts.warnings,
+    controlTotals, dropped: tally.droppedFields, errors, warningList, truncated: counts.errors > limit || counts.warnings > limit,
+  });
+  const committed = await deps.store.commitFile(lease, JSON.stringify(ack), deps.clock.now().toISOString(), {
+    actor: 'gateway', action: file.kind === 'recall' ? 'file.committed.recall' : 'file.committed', target: file.receiptId,
+    details: {
+      source: file.source, kind: file.kind, signerKeyId: opened.signerKeyId, plaintextBytes: opened.plaintextBytes,
+      records: ack.counts.records, accepted: ack.counts.accepted, rejected: ack.counts.rejected, droppedFields: Object.keys(ack.dropped_fields),
+    },
+  });
+  if (!committed) throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: file.receiptId });
+  log.info({ records: ack.counts.records, accepted: ack.counts.accepted, rejected: ack.counts.rejected }, 'file committed');
+  return ack;
+}
+
+async function reject(deps: Deps, file: FileRow, lease: Lease, error: GatewayError, tally: FileTally, log: Deps['log']): Promise<Ack> {
+  const totals = error.code === 'FILE_CONTROL_TOTAL_MISMATCH'
+    ? { record_count: tally.totals.dataRows, total_balance: null, matched: false }
+    : null;
+  const ack = rejectedAck(file, error, totals);
+  const rejected = await deps.store.rejectFile(lease, JSON.stringify(ack), error.code, deps.clock.now().toISOString(), {
+    actor: 'gateway', action: 'file.rejected', target: file.receiptId, details: { source: file.source, kind: file.kind, code: error.code },
+  });
+  if (!rejected) throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: file.receiptId });
+  log.warn({ code: error.code, details: error.details }, 'file rejected');
+  return ack;
+}
+
+/** Codes that end a file `rejected`; any other error leaves it unfinished for a replay. */
+export function rejectsFile(code: string): boolean {
+  return /^(OPEN|PARSE|FILE|SPOOL)_/.test(code) && code !== 'SPOOL_MISSING';
+}
+
+async function* batches<T>(source: AsyncIterable<T[]>, size: number): AsyncGenerator<T[]> {
+  let pending: T[] = [];
+  for await (const items of source) {
+    for (const item of items) pending.push(item);
+    while (pending.length >= size) {
+      yield pending.slice(0, size);
+      pending = pending.slice(size);
+    }
+  }
+  if (pending.length > 0) yield pending;
+}
+
+async function* countBytes(source: AsyncIterable<Uint8Array>, progress: Progress): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    progress.plaintextBytes += chunk.length;
+    yield chunk;
+  }
+}
+
+/** Renews the lease at a third of its life so that a slow but live worker keeps its file. */
+function keepLease(deps: Deps, lease: Lease): { stop(): void } {
+  const ttl = deps.config.limits.leaseTtlMs;
+  const timer = setInterval(() => {
+    deps.store.renewLease(lease, deps.clock.now().getTime(), ttl).then(
+      (ok) => { if (!ok) deps.log.warn({ receiptId: lease.receiptId }, 'lease lost'); },
+      (err: unknown) => deps.log.error({ err, receiptId: lease.receiptId }, 'lease renewal failed'),
+    );
+  }, Math.max(250, Math.floor(ttl / 3)));
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/** A lease owner on this host whose process is gone cannot finish: its file may be taken at once. */
+export function ownerIsDead(owner: string): boolean {
+  const [host, pid] = owner.split(':');
+  if (host !== hostname() || pid === undefined) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Numbered SQLite migrations. Append only: a shipped migration is never edited. A database whose
+ * schema is newer than the last one here is refused (STORE_SCHEMA_TOO_NEW) rather than misread.
+ */
+export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'files, records, findings, subjects, audit',
+    sql: `
+      CREATE TABLE files (
+        receipt_id     TEXT PRIMARY KEY,
+        source         TEXT NOT NULL,
+        kind           TEXT NOT NULL CHECK (kind IN ('placement','recall','update')),
+        channel        TEXT NOT NULL,
+        file_name      TEXT NOT NULL,
+        sha256         TEXT NOT NULL,
+        size_bytes     INTEGER NOT NULL,
+        spool_path     TEXT NOT NULL,
+        received_at    TEXT NOT NULL,
+        state          TEXT NOT NULL CHECK (state IN ('received','processing','committed','rejected','duplicate')),
+        duplicate_of   TEXT REFERENCES files(receipt_id),
+        lease_owner    TEXT,
+        lease_token    INTEGER NOT NULL DEFAULT 0,
+        lease_until_ms INTEGER,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        commit_seq     INTEGER UNIQUE,
+        finished_at    TEXT,
+        file_error     TEXT,
+        ack            TEXT
+      );
+      -- One live copy of the same bytes per source: the exactly-once key (source, sha256).
+      CREATE UNIQUE INDEX files_live_bytes ON files(source, sha256) WHERE state NOT IN ('rejected','duplicate');
+      CREATE INDEX files_unfinished ON files(state) WHERE state IN ('received','processing');
+
+      -- Records of every file; visible to readers only once their file is committed.
+      CREATE TABLE records (
+        receipt_id    TEXT NOT NULL REFERENCES files(receipt_id),
+        record_no     INTEGER NOT NULL,
+        kind          TEXT NOT NULL,
+        account_token TEXT NOT NULL,
+        subject_token TEXT,
+        data          TEXT NOT NULL,
+        vault         BLOB,
+        PRIMARY KEY (receipt_id, record_no)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX records_one_per_account ON records(receipt_id, account_token) WHERE kind IN ('placement','recall');
+      CREATE INDEX records_by_account ON records(account_token);
+      CREATE INDEX records_by_subject ON records(subject_token);
+
+      CREATE TABLE findings (
+        receipt_id TEXT NOT NULL,
+        record_no  INTEGER NOT NULL,
+        seq        INTEGER NOT NULL,
+        severity   TEXT NOT NULL CHECK (severity IN ('error','warning')),
+        field      TEXT,
+        code       TEXT NOT NULL,
+        PRIMARY KEY (receipt_id, severity, record_no, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE subjects (
+        subject_token TEXT PRIMARY KEY,
+        wrapped_key   BLOB NOT NULL,
+        created_at    TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE audit_log (
+        seq       INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        target    TEXT NOT NULL,
+        details   TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+      );
+    `,
+  },
+];

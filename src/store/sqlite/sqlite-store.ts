@@ -1,0 +1,295 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { RecordKind } from '../../config/types.js';
+import { chainEntries, genesisHash, type AuditDraft, type AuditEntry } from '../../audit/chain.js';
+import { GatewayError, type Rejection } from '../../errors/gateway-error.js';
+import type { RecordCode } from '../../errors/codes.js';
+import { recordCodes } from '../../errors/codes.js';
+import type { Clock } from '../../lib/clock.js';
+import type { FileState } from '../../pipeline/file-states.js';
+import { isFinal } from '../../pipeline/file-states.js';
+import { sqliteMigrations } from '../migrations/sqlite.js';
+import type { AccountState, FileRow, Lease, NewFile, ReceiveResult, StagedFinding, StagedRecord, Store } from '../store.js';
+
+interface FileDbRow {
+  receipt_id: string; source: string; kind: RecordKind; channel: FileRow['channel']; file_name: string; sha256: string;
+  size_bytes: number; spool_path: string; received_at: string; state: FileState; duplicate_of: string | null;
+  lease_owner: string | null; lease_token: number; lease_until_ms: number | null; attempts: number;
+  commit_seq: number | null; finished_at: string | null; ack: string | null;
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode through better-sqlite3. Calls are synchronous
+ * underneath; the async interface is what a networked backend needs too. Writers serialise on
+ * SQLite's write lock (BEGIN IMMEDIATE), which also serialises the audit chain head.
+ */
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #clock: Clock;
+  readonly #st: ReturnType<typeof prepare>;
+
+  private constructor(db: Database.Database, clock: Clock) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#st = prepare(db);
+  }
+
+  /** Opens (creating if needed) and migrates the database. @throws GatewayError STORE_SCHEMA_TOO_NEW */
+  static open(file: string, options: { clock: Clock; busyTimeoutMs: number }): SqliteStore {
+    mkdirSync(dirname(file), { recursive: true });
+    const db = new Database(file, { timeout: options.busyTimeoutMs });
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a commit survives a process crash; only an OS crash may lose the last commits,
+    // and those files are replayed from the spool, whose bytes were fsynced before the receipt.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('cache_size = -65536'); // 64 MiB page cache: bounded, and enough for index inserts of large files
+    migrate(db);
+    return new SqliteStore(db, options.clock);
+  }
+
+  async close(): Promise<void> {
+    this.#db.close();
+  }
+
+  // ---- files -------------------------------------------------------------------------------
+
+  async receiveFile(file: NewFile, audit: AuditDraft): Promise<ReceiveResult> {
+    return this.#db.transaction((): ReceiveResult => {
+      const live = this.#st.liveFile.get(file.source, file.sha256) as FileDbRow | undefined;
+      if (live !== undefined) return { outcome: 'existing', file: toFileRow(live) };
+      this.#st.insertFile.run({ ...toDbFile(file), state: 'received', duplicate_of: null, ack: null, finished_at: null });
+      this.#appendInTx([audit]);
+      return { outcome: 'new', file: toFileRow(this.#st.getFile.get(file.receiptId) as FileDbRow) };
+    }).immediate();
+  }
+
+  async recordDuplicate(file: NewFile & { duplicateOf: string; ack: string }, audit: AuditDraft): Promise<void> {
+    this.#db.transaction(() => {
+      this.#st.insertFile.run({ ...toDbFile(file), state: 'duplicate', duplicate_of: file.duplicateOf, ack: file.ack, finished_at: file.receivedAt });
+      this.#appendInTx([audit]);
+    }).immediate();
+  }
+
+  async getFile(receiptId: string): Promise<FileRow | null> {
+    const row = this.#st.getFile.get(receiptId) as FileDbRow | undefined;
+    return row === undefined ? null : toFileRow(row);
+  }
+
+  async claimFile(receiptId: string, owner: string, nowMs: number, ttlMs: number, ownerIsDead: (owner: string) => boolean): Promise<Lease | null> {
+    return this.#db.transaction((): Lease | null => {
+      const row = this.#st.getFile.get(receiptId) as FileDbRow | undefined;
+      if (row === undefined || isFinal(row.state)) return null;
+      if (row.state === 'processing' && row.lease_owner !== null && row.lease_owner !== owner) {
+        const leaseLive = (row.lease_until_ms ?? 0) > nowMs;
+        if (leaseLive && !ownerIsDead(row.lease_owner)) return null;
+      }
+      const token = row.lease_token + 1;
+      this.#st.claim.run({ receipt_id: receiptId, owner, token, until: nowMs + ttlMs });
+      // Whatever an earlier attempt staged is discarded: the file is replayed from the spool.
+      this.#st.clearRecords.run(receiptId);
+      this.#st.clearFindings.run(receiptId);
+      return { receiptId, owner, token };
+    }).immediate();
+  }
+
+  async renewLease(lease: Lease, nowMs: number, ttlMs: number): Promise<boolean> {
+    return this.#st.renew.run({ receipt_id: lease.receiptId, token: lease.token, until: nowMs + ttlMs }).changes === 1;
+  }
+
+  async commitFile(lease: Lease, ack: string, finishedAt: string, audit: AuditDraft): Promise<boolean> {
+    return this.#db.transaction((): boolean => {
+      const changed = this.#st.commit.run({ receipt_id: lease.receiptId, token: lease.token, ack, finished_at: finishedAt }).changes;
+      if (changed !== 1) return false;
+      this.#appendInTx([audit]);
+      return true;
+    }).immediate();
+  }
+
+  async rejectFile(lease: Lease, ack: string, fileErrorCode: string, finishedAt: string, audit: AuditDraft): Promise<boolean> {
+    return this.#db.transaction((): boolean => {
+      const changed = this.#st.reject.run({ receipt_id: lease.receiptId, token: lease.token, ack, finished_at: finishedAt, file_error: fileErrorCode }).changes;
+      if (changed !== 1) return false;
+      this.#st.clearRecords.run(lease.receiptId);
+      this.#st.clearFindings.run(lease.receiptId);
+      this.#appendInTx([audit]);
+      return true;
+    }).immediate();
+  }
+
+  async listUnfinishedFiles(): Promise<FileRow[]> {
+    return (this.#st.unfinished.all() as FileDbRow[]).map(toFileRow);
+  }
+
+  async fileCounts(): Promise<Array<{ source: string; state: FileState; count: number }>> {
+    return this.#st.fileCounts.all() as Array<{ source: string; state: FileState; count: number }>;
+  }
+
+  // ---- staging -----------------------------------------------------------------------------
+
+  async stage(lease: Lease, records: readonly StagedRecord[], findings: readonly StagedFinding[]): Promise<{ duplicateRecordNos: number[] }> {
+    return this.#db.transaction(() => {
+      const current = this.#st.leaseOf.get(lease.receiptId) as { lease_token: number; state: FileState } | undefined;
+      if (current === undefined || current.state !== 'processing' || current.lease_token !== lease.token) {
+        throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: lease.receiptId });
+      }
+      const duplicateRecordNos: number[] = [];
+      for (const r of records) {
+        const { changes } = this.#st.insertRecord.run(lease.receiptId, r.recordNo, r.kind, r.accountToken, r.subjectToken, r.data, r.vault);
+        if (changes === 0) duplicateRecordNos.push(r.recordNo);
+      }
+      let previous = -1;
+      let seq = 0;
+      for (const f of findings) {
+        seq = f.record === previous ? seq + 1 : 0;
+        previous = f.record;
+        this.#st.insertFinding.run(lease.receiptId, f.record, seq, f.severity, f.field ?? null, f.code);
+      }
+      return { duplicateRecordNos };
+    }).immediate();
+  }
+
+  async findingCounts(receiptId: string): Promise<{ rejectedRecords: number; errors: number; warnings: number }> {
+    const row = this.#st.findingCounts.get(receiptId) as { rejected: number | null; errors: number | null; warnings: number | null };
+    return { rejectedRecords: row.rejected ?? 0, errors: row.errors ?? 0, warnings: row.warnings ?? 0 };
+  }
+
+  async listFindings(receiptId: string, severity: 'error' | 'warning', limit: number): Promise<Rejection[]> {
+    const rows = this.#st.listFindings.all(receiptId, severity, limit) as Array<{ record_no: number; field: string | null; code: RecordCode }>;
+    return rows.map((r) => (r.field === null
+      ? { record: r.record_no, code: r.code, message: recordCodes[r.code] }
+      : { record: r.record_no, field: r.field, code: r.code, message: recordCodes[r.code] }));
+  }
+
+  async countStagedRecords(receiptId: string): Promise<number> {
+    return (this.#st.countRecords.get(receiptId) as { n: number }).n;
+  }
+
+  async listRecords(receiptId: string, limit: number): Promise<StagedRecord[]> {
+    const rows = this.#st.listRecords.all(receiptId, limit) as Array<{ record_no: number; kind: RecordKind; account_token: string; subject_token: string | null; data: string; vault: Buffer | null }>;
+    return rows.map((r) => ({ recordNo: r.record_no, kind: r.kind, accountToken: r.account_token, subjectToken: r.subject_token, data: r.data, vault: r.vault }));
+  }
+
+  // ---- accounts ----------------------------------------------------------------------------
+
+  async findAccounts(accountTokens: readonly string[]): Promise<Map<string, AccountState>> {
+    const out = new Map<string, AccountState>();
+    if (accountTokens.length === 0) return out;
+    const rows = this.#st.accountHistory.all(JSON.stringify(accountTokens)) as Array<{ account_token: string; subject_token: string | null; kind: RecordKind; data: string }>;
+    for (const row of rows) {
+      if (row.kind === 'placement') {
+        out.set(row.account_token, { accountToken: row.account_token, subjectToken: row.subject_token, status: 'placed', placement: JSON.parse(row.data) as Record<string, string> });
+      } else if (row.kind === 'recall') {
+        const state = out.get(row.account_token);
+        if (state !== undefined) state.status = 'recalled';
+      }
+    }
+    return out;
+  }
+
+  // ---- subjects ----------------------------------------------------------------------------
+
+  async getSubjectKeys(subjectTokens: readonly string[]): Promise<Map<string, Buffer>> {
+    const rows = this.#st.subjectKeys.all(JSON.stringify(subjectTokens)) as Array<{ subject_token: string; wrapped_key: Buffer }>;
+    return new Map(rows.map((r) => [r.subject_token, r.wrapped_key]));
+  }
+
+  async ensureSubjectKeys(candidates: ReadonlyMap<string, Buffer>): Promise<Map<string, Buffer>> {
+    const at = this.#clock.now().toISOString();
+    return this.#db.transaction(() => {
+      for (const [token, wrapped] of candidates) this.#st.insertSubjectKey.run(token, wrapped, at);
+      const rows = this.#st.subjectKeys.all(JSON.stringify([...candidates.keys()])) as Array<{ subject_token: string; wrapped_key: Buffer }>;
+      return new Map(rows.map((r) => [r.subject_token, r.wrapped_key]));
+    }).immediate();
+  }
+
+  // ---- audit -------------------------------------------------------------------------------
+
+  async appendAudit(drafts: readonly AuditDraft[]): Promise<void> {
+    this.#db.transaction(() => this.#appendInTx(drafts)).immediate();
+  }
+
+  async readAudit(fromSeq: number, toSeq: number): Promise<AuditEntry[]> {
+    const rows = this.#st.readAudit.all(fromSeq, toSeq) as Array<{ seq: number; at: string; actor: string; action: string; target: string; details: string; prev_hash: string; hash: string }>;
+    return rows.map((r) => ({ seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown>, prevHash: r.prev_hash, hash: r.hash }));
+  }
+
+  async auditHead(): Promise<{ seq: number; hash: string }> {
+    return this.#head();
+  }
+
+  #head(): { seq: number; hash: string } {
+    const row = this.#st.auditHead.get() as { seq: number; hash: string } | undefined;
+    return row ?? { seq: 0, hash: genesisHash };
+  }
+
+  /** Must run inside a write transaction: the head read and the inserts are then serialised. */
+  #appendInTx(drafts: readonly AuditDraft[]): void {
+    for (const e of chainEntries(this.#head(), drafts, this.#clock.now().toISOString())) {
+      this.#st.insertAudit.run(e.seq, e.at, e.actor, e.action, e.target, JSON.stringify(e.details), e.prevHash, e.hash);
+    }
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const latestKnown = sqliteMigrations[sqliteMigrations.length - 1]!.version;
+  db.transaction(() => {
+    const applied = (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+    if (applied > latestKnown) throw new GatewayError('STORE_SCHEMA_TOO_NEW', { databaseVersion: applied, codeVersion: latestKnown });
+    for (const m of sqliteMigrations) {
+      if (m.version <= applied) continue;
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+    }
+  }).immediate();
+}
+
+function prepare(db: Database.Database) {
+  return {
+    liveFile: db.prepare(`SELECT * FROM files WHERE source = ? AND sha256 = ? AND state NOT IN ('rejected','duplicate')`),
+    getFile: db.prepare('SELECT * FROM files WHERE receipt_id = ?'),
+    insertFile: db.prepare(`INSERT INTO files (receipt_id, source, kind, channel, file_name, sha256, size_bytes, spool_path, received_at, state, duplicate_of, ack, finished_at)
+      VALUES (@receipt_id, @source, @kind, @channel, @file_name, @sha256, @size_bytes, @spool_path, @received_at, @state, @duplicate_of, @ack, @finished_at)`),
+    claim: db.prepare(`UPDATE files SET state = 'processing', lease_owner = @owner, lease_token = @token, lease_until_ms = @until, attempts = attempts + 1 WHERE receipt_id = @receipt_id`),
+    renew: db.prepare(`UPDATE files SET lease_until_ms = @until WHERE receipt_id = @receipt_id AND lease_token = @token AND state = 'processing'`),
+    commit: db.prepare(`UPDATE files SET state = 'committed', ack = @ack, finished_at = @finished_at, lease_owner = NULL, lease_until_ms = NULL,
+      commit_seq = (SELECT COALESCE(MAX(commit_seq), 0) + 1 FROM files) WHERE receipt_id = @receipt_id AND lease_token = @token AND state = 'processing'`),
+    reject: db.prepare(`UPDATE files SET state = 'rejected', ack = @ack, finished_at = @finished_at, file_error = @file_error, lease_owner = NULL, lease_until_ms = NULL
+      WHERE receipt_id = @receipt_id AND lease_token = @token AND state = 'processing'`),
+    unfinished: db.prepare(`SELECT * FROM files WHERE state IN ('received','processing') ORDER BY received_at`),
+    fileCounts: db.prepare('SELECT source, state, COUNT(*) AS count FROM files GROUP BY source, state ORDER BY source, state'),
+    leaseOf: db.prepare('SELECT lease_token, state FROM files WHERE receipt_id = ?'),
+    clearRecords: db.prepare('DELETE FROM records WHERE receipt_id = ?'),
+    clearFindings: db.prepare('DELETE FROM findings WHERE receipt_id = ?'),
+    insertRecord: db.prepare('INSERT OR IGNORE INTO records (receipt_id, record_no, kind, account_token, subject_token, data, vault) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertFinding: db.prepare('INSERT INTO findings (receipt_id, record_no, seq, severity, field, code) VALUES (?, ?, ?, ?, ?, ?)'),
+    findingCounts: db.prepare(`SELECT COUNT(DISTINCT CASE WHEN severity = 'error' THEN record_no END) AS rejected,
+      SUM(severity = 'error') AS errors, SUM(severity = 'warning') AS warnings FROM findings WHERE receipt_id = ?`),
+    listFindings: db.prepare('SELECT record_no, field, code FROM findings WHERE receipt_id = ? AND severity = ? ORDER BY record_no, seq LIMIT ?'),
+    listRecords: db.prepare('SELECT record_no, kind, account_token, subject_token, data, vault FROM records WHERE receipt_id = ? ORDER BY record_no LIMIT ?'),
+    countRecords: db.prepare('SELECT COUNT(*) AS n FROM records WHERE receipt_id = ?'),
+    accountHistory: db.prepare(`SELECT r.account_token, r.subject_token, r.kind, r.data FROM records r JOIN files f ON f.receipt_id = r.receipt_id
+      WHERE f.state = 'committed' AND r.kind IN ('placement','recall') AND r.account_token IN (SELECT value FROM json_each(?))
+      ORDER BY f.commit_seq, r.record_no`),
+    subjectKeys: db.prepare('SELECT subject_token, wrapped_key FROM subjects WHERE subject_token IN (SELECT value FROM json_each(?))'),
+    insertSubjectKey: db.prepare('INSERT OR IGNORE INTO subjects (subject_token, wrapped_key, created_at) VALUES (?, ?, ?)'),
+    auditHead: db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
+    insertAudit: db.prepare('INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    readAudit: db.prepare('SELECT * FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq'),
+  };
+}
+
+function toDbFile(f: NewFile) {
+  return { receipt_id: f.receiptId, source: f.source, kind: f.kind, channel: f.channel, file_name: f.fileName, sha256: f.sha256, size_bytes: f.sizeBytes, spool_path: f.spoolPath, received_at: f.receivedAt };
+}
+
+function toFileRow(r: FileDbRow): FileRow {
+  return {
+    receiptId: r.receipt_id, source: r.source, kind: r.kind, channel: r.channel, fileName: r.file_name, sha256: r.sha256,
+    sizeBytes: r.size_bytes, spoolPath: r.spool_path, receivedAt: r.received_at, state: r.state, duplicateOf: r.duplicate_of,
+    leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseUntilMs: r.lease_until_ms, attempts: r.attempts,
+    commitSeq: r.commit_seq, finishedAt: r.finished_at, ack: r.ack,
+  };
+}

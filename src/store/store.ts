@@ -1,0 +1,129 @@
+import type { RecordKind } from '../config/types.js';
+import type { AuditDraft, AuditEntry } from '../audit/chain.js';
+import type { Rejection } from '../errors/gateway-error.js';
+import type { SubjectKeyStore } from '../tokenise/vault.js';
+import type { FileState } from '../pipeline/file-states.js';
+
+/**
+ * The narrow interfaces the pipeline and the CLI need from storage. Every backend (SQLite now,
+ * PostgreSQL later) implements them and passes the same contract tests. Methods are async so that
+ * a networked backend fits; each one is one transaction, and every audit draft passed in is
+ * appended to the chain inside that same transaction.
+ */
+export interface Store extends FileStore, StagingStore, AccountStore, SubjectKeyStore, AuditStore {
+  close(): Promise<void>;
+}
+
+export interface FileRow {
+  receiptId: string;
+  source: string;
+  kind: RecordKind;
+  channel: 'cli' | 'sftp' | 'api';
+  fileName: string;
+  sha256: string;
+  sizeBytes: number;
+  spoolPath: string;
+  receivedAt: string;
+  state: FileState;
+  duplicateOf: string | null;
+  leaseOwner: string | null;
+  leaseToken: number;
+  leaseUntilMs: number | null;
+  attempts: number;
+  commitSeq: number | null;
+  finishedAt: string | null;
+  /** The acknowledgement JSON, once the file reached a final state. */
+  ack: string | null;
+}
+
+export type NewFile = Pick<FileRow, 'receiptId' | 'source' | 'kind' | 'channel' | 'fileName' | 'sha256' | 'sizeBytes' | 'spoolPath' | 'receivedAt'>;
+
+export type ReceiveResult =
+  | { outcome: 'new'; file: FileRow }
+  /** The same bytes from the same source were already taken: committed (→ duplicate) or still in progress (→ resume). */
+  | { outcome: 'existing'; file: FileRow };
+
+export interface Lease {
+  receiptId: string;
+  owner: string;
+  /** Fencing token: a commit or staging write under an older token is refused. */
+  token: number;
+}
+
+export interface FileStore {
+  /** Records a received file, unless the same source already has the same bytes live; one transaction with its audit entry. */
+  receiveFile(file: NewFile, audit: AuditDraft): Promise<ReceiveResult>;
+  /** Records a duplicate delivery with its acknowledgement (a final state from the start). */
+  recordDuplicate(file: NewFile & { duplicateOf: string; ack: string }, audit: AuditDraft): Promise<void>;
+  getFile(receiptId: string): Promise<FileRow | null>;
+  /**
+   * Claims a file for processing: succeeds when it is `received`, or `processing` under a lease that
+   * expired or whose owner is known dead. Bumps the fencing token and clears any half-staged work.
+   * Returns null when another live worker holds it or the file is final.
+   */
+  claimFile(receiptId: string, owner: string, nowMs: number, ttlMs: number, ownerIsDead: (owner: string) => boolean): Promise<Lease | null>;
+  /** Extends a lease; false when it was lost. */
+  renewLease(lease: Lease, nowMs: number, ttlMs: number): Promise<boolean>;
+  /** Makes a file's staged records visible, atomically, with its ack and audit entry. False when the lease was lost. */
+  commitFile(lease: Lease, ack: string, finishedAt: string, audit: AuditDraft): Promise<boolean>;
+  /** Ends a file `rejected`: staged rows are deleted, the ack stored. False when the lease was lost. */
+  rejectFile(lease: Lease, ack: string, fileErrorCode: string, finishedAt: string, audit: AuditDraft): Promise<boolean>;
+  /** Files not in a final state (for recovery on start). */
+  listUnfinishedFiles(): Promise<FileRow[]>;
+  /** Counts of files by source and state (for `veilgate status`). */
+  fileCounts(): Promise<Array<{ source: string; state: FileState; count: number }>>;
+}
+
+/** A record ready for storage: tokens, kept values and one vault ciphertext; no personal value in clear. */
+export interface StagedRecord {
+  recordNo: number;
+  kind: RecordKind;
+  accountToken: string;
+  subjectToken: string | null;
+  /** JSON of kept fields and tokens only. */
+  data: string;
+  vault: Buffer | null;
+}
+
+export interface StagedFinding extends Rejection {
+  severity: 'error' | 'warning';
+}
+
+export interface StagingStore {
+  /**
+   * Stages records and findings of a file under a lease. Returns the record numbers that were not
+   * staged because the file already staged a placement or recall for the same account.
+   * @throws GatewayError PIPELINE_LEASE_LOST
+   */
+  stage(lease: Lease, records: readonly StagedRecord[], findings: readonly StagedFinding[]): Promise<{ duplicateRecordNos: number[] }>;
+  /** Counts of a file's staged findings. */
+  findingCounts(receiptId: string): Promise<{ rejectedRecords: number; errors: number; warnings: number }>;
+  /** The first `limit` findings of a severity, by record number. */
+  listFindings(receiptId: string, severity: 'error' | 'warning', limit: number): Promise<Rejection[]>;
+  countStagedRecords(receiptId: string): Promise<number>;
+  /** A file's stored records as stored (tokens, kept fields, vault ciphertext), by record number. */
+  listRecords(receiptId: string, limit: number): Promise<StagedRecord[]>;
+}
+
+/** The committed history of an account that later records are checked against. */
+export interface AccountState {
+  accountToken: string;
+  subjectToken: string | null;
+  /** 'recalled' once a recall was committed after the latest placement. */
+  status: 'placed' | 'recalled';
+  /** Kept fields of the latest placement (e.g. delinquency_date, never changed by later files). */
+  placement: Record<string, string>;
+}
+
+export interface AccountStore {
+  /** The committed state of the accounts with these tokens (any may be absent). */
+  findAccounts(accountTokens: readonly string[]): Promise<Map<string, AccountState>>;
+}
+
+export interface AuditStore {
+  /** Appends entries outside any other change (e.g. a CLI read). */
+  appendAudit(drafts: readonly AuditDraft[]): Promise<void>;
+  /** Entries with seq in [fromSeq, toSeq], in order. */
+  readAudit(fromSeq: number, toSeq: number): Promise<AuditEntry[]>;
+  auditHead(): Promise<{ seq: number; hash: string }>;
+}

@@ -1,0 +1,88 @@
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import type { KeyRing } from '../keys/keyring.js';
+
+/** What a token stands for; the domain is hashed in, so equal values of different kinds never collide. */
+export type TokenDomain = 'account' | 'subject' | 'national_id' | 'card_number' | 'iban' | 'bank_routing_number' | 'bank_account_number';
+
+/**
+ * Keyed, versioned tokens.
+ *
+ * - Internal tokens (the gateway's own joins): `v<version>.` + base64url of the first 128 bits of
+ *   HMAC-SHA-256(K_internal,v, domain ‖ 0x00 ‖ value). 128 bits: collisions stay negligible at 2^64 values.
+ * - Recipient tokens: the 16 raw bytes of the internal token enciphered with AES-256 (one block, a
+ *   keyed pseudorandom permutation) under K_recipient,r,v. Deterministic, so a recipient can join its
+ *   own data across files; different per recipient, so two recipients cannot join theirs; and
+ *   invertible by the gateway alone, so a recipient's token resolves without a mapping table.
+ *
+ * K_internal,v and K_recipient,r,v are derived from token root key v by HMAC-SHA-256 with distinct labels.
+ * Rotation adds a version: new tokens use the newest; old tokens still resolve with their version's key.
+ */
+export class Tokeniser {
+  readonly #internalKeys = new Map<number, Buffer>();
+  readonly #rootKeys: ReadonlyMap<number, Buffer>;
+  readonly #recipientKeys = new Map<string, Buffer>();
+  readonly #current: number;
+
+  constructor(keys: Pick<KeyRing, 'tokenKeys' | 'currentToken'>) {
+    this.#rootKeys = keys.tokenKeys;
+    this.#current = keys.currentToken.version;
+    for (const [version, root] of keys.tokenKeys) this.#internalKeys.set(version, derive(root, 'veilgate/token/internal'));
+  }
+
+  /** The internal token of a value under the current key version. */
+  internal(domain: TokenDomain, value: string): string {
+    return this.#internalAt(this.#current, domain, value);
+  }
+
+  /** The internal tokens of a value under every key version, newest first: to find records made before a rotation. */
+  internalAllVersions(domain: TokenDomain, value: string): string[] {
+    return [...this.#internalKeys.keys()].sort((a, b) => b - a).map((v) => this.#internalAt(v, domain, value));
+  }
+
+  /** The recipient's own token for an internal token. */
+  forRecipient(recipient: string, internalToken: string): string {
+    const { version, raw } = splitToken(internalToken);
+    const cipher = createCipheriv('aes-256-ecb', this.#recipientKey(recipient, version), null).setAutoPadding(false);
+    return `v${version}.${Buffer.concat([cipher.update(raw), cipher.final()]).toString('base64url')}`;
+  }
+
+  /** The internal token behind a recipient's token, or null if it is not one of this recipient's. */
+  fromRecipient(recipient: string, recipientToken: string): string | null {
+    let parts: { version: number; raw: Buffer };
+    try {
+      parts = splitToken(recipientToken);
+    } catch {
+      return null;
+    }
+    if (!this.#rootKeys.has(parts.version)) return null;
+    const decipher = createDecipheriv('aes-256-ecb', this.#recipientKey(recipient, parts.version), null).setAutoPadding(false);
+    return `v${parts.version}.${Buffer.concat([decipher.update(parts.raw), decipher.final()]).toString('base64url')}`;
+  }
+
+  #internalAt(version: number, domain: TokenDomain, value: string): string {
+    const mac = createHmac('sha256', this.#internalKeys.get(version)!).update(domain).update('\0').update(value).digest();
+    return `v${version}.${mac.subarray(0, 16).toString('base64url')}`;
+  }
+
+  #recipientKey(recipient: string, version: number): Buffer {
+    const id = `${version}:${recipient}`;
+    let key = this.#recipientKeys.get(id);
+    if (key === undefined) {
+      key = derive(this.#rootKeys.get(version)!, `veilgate/token/recipient\0${recipient}`);
+      this.#recipientKeys.set(id, key);
+    }
+    return key;
+  }
+}
+
+function derive(root: Buffer, label: string): Buffer {
+  return createHmac('sha256', root).update(label).digest();
+}
+
+const tokenShape = /^v(\d{1,5})\.([A-Za-z0-9_-]{22})$/;
+
+function splitToken(token: string): { version: number; raw: Buffer } {
+  const m = tokenShape.exec(token);
+  if (m === null) throw new Error('not a token');
+  return { version: Number(m[1]), raw: Buffer.from(m[2]!, 'base64url') };
+}

@@ -1,0 +1,95 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { KeyRing } from '../keys/keyring.js';
+
+/** Where wrapped subject data keys live (a narrow slice of the store). */
+export interface SubjectKeyStore {
+  /** Wrapped keys of the subjects that have one. */
+  getSubjectKeys(subjectTokens: readonly string[]): Promise<Map<string, Buffer>>;
+  /** Inserts keys for subjects that have none yet and returns the key now on record for each (first writer wins). */
+  ensureSubjectKeys(candidates: ReadonlyMap<string, Buffer>): Promise<Map<string, Buffer>>;
+}
+
+const sealFormat = 1;
+const ivBytes = 12;
+const tagBytes = 16;
+
+/**
+ * Per-subject envelope encryption. Each subject has a random 256-bit data key (DEK), stored only
+ * wrapped by a versioned key-encryption key (KEK); vaulted values are AES-256-GCM under the DEK with
+ * the subject token as associated data, so a ciphertext cannot be moved to another subject.
+ * Erasing a subject is deleting its wrapped DEK (crypto-shredding).
+ */
+export class Vault {
+  readonly #cache = new Map<string, Buffer>();
+
+  constructor(
+    private readonly keys: Pick<KeyRing, 'vaultKeys' | 'currentVault'>,
+    private readonly store: SubjectKeyStore,
+    /** Unwrapped DEKs kept in memory, at most; bounds memory whatever the file size. */
+    private readonly cacheEntries = 50_000,
+  ) {}
+
+  /** The data key of each subject, creating keys for new subjects. */
+  async dataKeys(subjectTokens: Iterable<string>): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    const missing: string[] = [];
+    for (const token of new Set(subjectTokens)) {
+      const cached = this.#cache.get(token);
+      if (cached !== undefined) out.set(token, cached);
+      else missing.push(token);
+    }
+    if (missing.length === 0) return out;
+    const found = await this.store.getSubjectKeys(missing);
+    const candidates = new Map<string, Buffer>();
+    for (const token of missing) if (!found.has(token)) candidates.set(token, this.wrap(randomBytes(32)));
+    if (candidates.size > 0) for (const [token, wrapped] of await this.store.ensureSubjectKeys(candidates)) found.set(token, wrapped);
+    for (const [token, wrapped] of found) {
+      const dek = this.unwrap(wrapped);
+      this.#remember(token, dek);
+      out.set(token, dek);
+    }
+    return out;
+  }
+
+  seal(dek: Buffer, subjectToken: string, values: Readonly<Record<string, string>>): Buffer {
+    const iv = randomBytes(ivBytes);
+    const cipher = createCipheriv('aes-256-gcm', dek, iv).setAAD(Buffer.from(subjectToken));
+    const body = Buffer.concat([cipher.update(JSON.stringify(values), 'utf8'), cipher.final()]);
+    return Buffer.concat([Buffer.of(sealFormat), iv, cipher.getAuthTag(), body]);
+  }
+
+  open(dek: Buffer, subjectToken: string, sealed: Buffer): Record<string, string> {
+    if (sealed[0] !== sealFormat) throw new Error('unknown vault format');
+    const iv = sealed.subarray(1, 1 + ivBytes);
+    const tag = sealed.subarray(1 + ivBytes, 1 + ivBytes + tagBytes);
+    const decipher = createDecipheriv('aes-256-gcm', dek, iv).setAAD(Buffer.from(subjectToken)).setAuthTag(tag);
+    const plain = Buffer.concat([decipher.update(sealed.subarray(1 + ivBytes + tagBytes)), decipher.final()]);
+    return JSON.parse(plain.toString('utf8')) as Record<string, string>;
+  }
+
+  /** KEK version (2 bytes) ‖ IV ‖ tag ‖ AES-256-GCM(DEK). The version lets old wraps open after a rotation. */
+  wrap(dek: Buffer): Buffer {
+    const { version, key } = this.keys.currentVault;
+    const iv = randomBytes(ivBytes);
+    const header = Buffer.alloc(2);
+    header.writeUInt16BE(version);
+    const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(header);
+    const body = Buffer.concat([cipher.update(dek), cipher.final()]);
+    return Buffer.concat([header, iv, cipher.getAuthTag(), body]);
+  }
+
+  unwrap(wrapped: Buffer): Buffer {
+    const header = wrapped.subarray(0, 2);
+    const kek = this.keys.vaultKeys.get(header.readUInt16BE(0));
+    if (kek === undefined) throw new Error('vault key version not configured');
+    const iv = wrapped.subarray(2, 2 + ivBytes);
+    const tag = wrapped.subarray(2 + ivBytes, 2 + ivBytes + tagBytes);
+    const decipher = createDecipheriv('aes-256-gcm', kek, iv).setAAD(header).setAuthTag(tag);
+    return Buffer.concat([decipher.update(wrapped.subarray(2 + ivBytes + tagBytes)), decipher.final()]);
+  }
+
+  #remember(token: string, dek: Buffer): void {
+    if (this.#cache.size >= this.cacheEntries) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(token, dek);
+  }
+}

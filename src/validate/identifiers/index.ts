@@ -1,0 +1,12 @@
+export { luhnValid, isValidCardNumber, normaliseCardNumber } from './luhn.js';
+export { isValidIban, normaliseIban } from './iban.js';
+export { isValidSsn, normaliseSsn } from './ssn.js';
+export { isValidCnResidentId, normaliseCnResidentId } from './cn-resident-id.js';
+export { isValidGbNino, normaliseGbNino } from './gb-nino.js';
+export { isValidAbaRouting } from './aba-routing.js';
+export { isValidBankAccountNumber } from './bank-account.js';
+export { isValidE164 } from './e164.js';
+export { isValidEmail } from './email.js';
+export { parseIsoDate, isoDateToDayNumber, ageInYears, daysInMonth } from './iso-date.js';
+export { isIso4217 } from './currency.js';
+export { isIso3166Alpha2 } from './country.js';
