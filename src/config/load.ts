@@ -87,11 +87,15 @@ const validateConfig = createAjv({ useDefaults: true, coerceTypes: true, allErro
 
 function checkAgainstSchema(raw: Record<string, unknown>): string[] {
   if (validateConfig(raw)) return [];
-  return (validateConfig.errors ?? []).map((e) => {
-    const where = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).replaceAll('/', '.');
-    const extra = e.keyword === 'additionalProperties' ? ` (${String(e.params.additionalProperty)})` : '';
-    return `${where}: ${e.message ?? 'is invalid'}${extra}`;
-  });
+  return (validateConfig.errors ?? [])
+    // ajv reports a bad id twice: once for its pattern (with the name) and once as "property name must be valid".
+    .filter((e) => e.keyword !== 'propertyNames')
+    .map((e) => {
+      const where = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).replaceAll('/', '.');
+      if (e.propertyName !== undefined) return `${where}: "${e.propertyName}" is not a valid id (lowercase letters, digits and hyphens)`;
+      const extra = e.keyword === 'additionalProperties' ? ` (${String(e.params.additionalProperty)})` : '';
+      return `${where}: ${e.message ?? 'is invalid'}${extra}`;
+    });
 }
 
 /** Every key file must exist; a missing one is a configuration error, not a runtime surprise. */

@@ -23,8 +23,39 @@ export function formatMinorUnits(minor: bigint): string {
   return `${negative ? '-' : ''}${whole}.${frac}`;
 }
 
-/** Normalises a money string to two places, or null when it is not one. */
-export function normaliseMoney(text: string): string | null {
-  const minor = parseMinorUnits(text);
-  return minor === null ? null : formatMinorUnits(minor);
+/**
+ * Normalises a money string that already matched the schema's pattern to exactly two places
+ * (`"7"` → `"7.00"`, `"7.5"` → `"7.50"`), by text alone: it runs for every amount of every record.
+ */
+export function padMoney(text: string): string {
+  const dot = text.indexOf('.');
+  if (dot === -1) return `${text}.00`;
+  return text.length - dot === 2 ? `${text}0` : text;
+}
+
+/**
+ * A running sum of amounts in minor units. Plain numbers while the total is exactly representable
+ * (below 2^53 cents, about 90 trillion), BigInt beyond: exact either way, and fast for real files.
+ */
+export class MoneySum {
+  #small = 0;
+  #big = 0n;
+
+  /** Adds a money string; false (and nothing added) when it is not one. */
+  add(text: string): boolean {
+    const m = moneyPattern.exec(text);
+    if (m === null) return false;
+    const [, sign, whole, frac = ''] = m;
+    const minor = Number(whole) * 100 + Number(frac.padEnd(2, '0'));
+    this.#small += sign === '-' ? -minor : minor;
+    if (!Number.isSafeInteger(this.#small) || Math.abs(this.#small) > 2 ** 52) {
+      this.#big += BigInt(this.#small);
+      this.#small = 0;
+    }
+    return true;
+  }
+
+  get minorUnits(): bigint {
+    return this.#big + BigInt(this.#small);
+  }
 }

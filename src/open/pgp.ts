@@ -51,22 +51,26 @@ export async function openPgpFile(path: string, options: OpenPgpOptions): Promis
     throw new GatewayError('OPEN_NOT_OPENPGP', undefined, { cause });
   }
 
-  let result: openpgp.DecryptMessageResult & { data: ReadableStream<Uint8Array> };
+  let data: ReadableStream<Uint8Array>;
+  let signatures: openpgp.DecryptMessageResult['signatures'];
   try {
-    result = (await openpgp.decrypt({
+    const result = await openpgp.decrypt({
       message,
       decryptionKeys: [...options.decryptionKeys],
       verificationKeys: [...options.verificationKeys],
       expectSigned: false, // checked below, after the stream, so that the code says which failure it was
       format: 'binary',
       config,
-    })) as typeof result;
+    });
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- openpgp types the stream through @openpgp/web-stream-tools, which the linter cannot resolve (tsc can).
+    data = result.data;
+    signatures = result.signatures;
   } catch (cause) {
     await bytes.cancel().catch(() => {});
     throw mapStreamError(cause, 'OPEN_DECRYPT_FAILED');
   }
 
-  const reader = result.data.getReader();
+  const reader = data.getReader();
   const read = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
     try {
       return await reader.read();
@@ -89,7 +93,7 @@ export async function openPgpFile(path: string, options: OpenPgpOptions): Promis
       while (!(await read()).done) {
         // discard: only the integrity check at the end matters now
       }
-      return verifySignatures(result.signatures, options.requireSignature);
+      return verifySignatures(signatures, options.requireSignature);
     },
     abort: async () => {
       await reader.cancel().catch(() => {});

@@ -1,5 +1,5 @@
 import { GatewayError } from '../errors/gateway-error.js';
-import { formatMinorUnits, parseMinorUnits } from '../lib/decimal.js';
+import { formatMinorUnits, MoneySum, parseMinorUnits } from '../lib/decimal.js';
 
 /**
  * Control totals cover every data row as sent, rejected or not (FORMATS.md): they prove the file
@@ -7,23 +7,21 @@ import { formatMinorUnits, parseMinorUnits } from '../lib/decimal.js';
  */
 export interface ControlTotals {
   dataRows: number;
-  balanceMinor: bigint;
+  balance: MoneySum;
   /** Rows whose balance was not a decimal: the sum cannot then match a trailer. */
   balanceUnreadable: number;
   trailer: { recordCount: number; totalBalanceMinor: bigint | null } | null;
 }
 
 export function newControlTotals(): ControlTotals {
-  return { dataRows: 0, balanceMinor: 0n, balanceUnreadable: 0, trailer: null };
+  return { dataRows: 0, balance: new MoneySum(), balanceUnreadable: 0, trailer: null };
 }
 
 /** A row without a balance adds 0 (recall and update rows often have none). */
 export function addDataRow(totals: ControlTotals, balance: unknown): void {
   totals.dataRows++;
   if (balance === undefined) return;
-  const minor = typeof balance === 'string' ? parseMinorUnits(balance) : null;
-  if (minor === null) totals.balanceUnreadable++;
-  else totals.balanceMinor += minor;
+  if (typeof balance !== 'string' || !totals.balance.add(balance)) totals.balanceUnreadable++;
 }
 
 /** @throws GatewayError FILE_TRAILER_INVALID when the count is not a whole number or the sum not a decimal. */
@@ -50,7 +48,7 @@ export interface ControlTotalsReport {
 export function checkControlTotals(totals: ControlTotals, options: { requireTrailer: boolean; sumsBalance: boolean }): ControlTotalsReport {
   const report: ControlTotalsReport = {
     record_count: totals.dataRows,
-    total_balance: options.sumsBalance ? formatMinorUnits(totals.balanceMinor) : null,
+    total_balance: options.sumsBalance ? formatMinorUnits(totals.balance.minorUnits) : null,
     matched: null,
   };
   const { trailer } = totals;
@@ -59,7 +57,7 @@ export function checkControlTotals(totals: ControlTotals, options: { requireTrai
     return report;
   }
   const countOk = trailer.recordCount === totals.dataRows;
-  const balanceOk = trailer.totalBalanceMinor === null || (totals.balanceUnreadable === 0 && trailer.totalBalanceMinor === totals.balanceMinor);
+  const balanceOk = trailer.totalBalanceMinor === null || (totals.balanceUnreadable === 0 && trailer.totalBalanceMinor === totals.balance.minorUnits);
   if (!countOk || !balanceOk) {
     throw new GatewayError('FILE_CONTROL_TOTAL_MISMATCH', { recordCountMatched: countOk, balanceMatched: balanceOk, dataRows: totals.dataRows });
   }

@@ -93,7 +93,7 @@ async function* readNdjson(plaintext: AsyncIterable<Uint8Array>, options: ReadRe
       const value = line.ok ? line.value : undefined;
       const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
       if (isObject && 'trailer' in value && Object.keys(value).length === 1) {
-        const t = (value as { trailer: unknown }).trailer as Record<string, unknown> | null;
+        const t = value.trailer as Record<string, unknown> | null;
         if (t === null || typeof t !== 'object') throw new GatewayError('FILE_TRAILER_INVALID', { reason: 'trailer is not an object' });
         trailerSeen = true;
         setTrailer(tally.totals, scalarText(t.record_count), scalarText(t.total_balance));

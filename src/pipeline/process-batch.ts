@@ -4,7 +4,8 @@ import { rejection } from '../errors/gateway-error.js';
 import { minimise, type MinimisedRecord } from '../minimise/minimise.js';
 import type { RawRecord } from '../parse/read-records.js';
 import type { AccountState, Lease, StagedFinding, StagedRecord } from '../store/store.js';
-import { subjectValue } from '../tokenise/subject.js';
+import { subjectOf, tokenValue } from '../tokenise/subject.js';
+import type { TokenDomain } from '../tokenise/tokens.js';
 import { validateRecord } from '../validate/record.js';
 
 export interface BatchContext {
@@ -43,7 +44,7 @@ export async function processBatch(deps: Deps, batch: readonly RawRecord[], ctx:
   const candidates = minimised.map((m) => deps.tokeniser.internalAllVersions('account', accountValue(ctx.source, m.accountRef)));
   const accounts = await deps.store.findAccounts(candidates.flat());
 
-  const ready: Array<{ m: MinimisedRecord; accountToken: string; subjectToken: string | null }> = [];
+  const ready: Array<{ m: MinimisedRecord; accountToken: string; subjectToken: string | null; tokens: Record<string, string> }> = [];
   minimised.forEach((m, i) => {
     const existing = candidates[i]!.map((t) => accounts.get(t)).find((a): a is AccountState => a !== undefined);
     const problem = accountProblem(ctx.kind, m, existing);
@@ -52,17 +53,22 @@ export async function processBatch(deps: Deps, batch: readonly RawRecord[], ctx:
       return;
     }
     const accountToken = existing?.accountToken ?? candidates[i]![0]!;
-    const subjectToken = ctx.kind === 'placement' ? deps.tokeniser.internal('subject', subjectValue(ctx.source, m)) : existing!.subjectToken;
-    ready.push({ m, accountToken, subjectToken });
+    const tokens: Record<string, string> = {};
+    for (const [field, value] of Object.entries(m.tokenise)) tokens[`${field}_token`] = deps.tokeniser.internal(field as TokenDomain, tokenValue(field, value, m));
+    let subjectToken = existing?.subjectToken ?? null;
+    if (ctx.kind === 'placement') {
+      const subject = subjectOf(m, tokens.national_id_token);
+      subjectToken = 'token' in subject ? subject.token : deps.tokeniser.internal(subject.domain, accountValue(ctx.source, subject.value));
+    }
+    ready.push({ m, accountToken, subjectToken, tokens });
     m.warnings.forEach(addFinding('warning'));
   });
 
   const needKeys = ready.filter((r) => r.subjectToken !== null && Object.keys(r.m.vault).length > 0).map((r) => r.subjectToken!);
   const dataKeys = await deps.vault.dataKeys(needKeys);
 
-  const staged: StagedRecord[] = ready.map(({ m, accountToken, subjectToken }) => {
-    const data: Record<string, string> = { ...m.keep, ...m.last4Clear };
-    for (const [field, value] of Object.entries(m.tokenise)) data[`${field}_token`] = deps.tokeniser.internal(field as 'iban', value);
+  const staged: StagedRecord[] = ready.map(({ m, accountToken, subjectToken, tokens }) => {
+    const data: Record<string, string> = { ...m.keep, ...m.last4Clear, ...tokens };
     const hasVault = subjectToken !== null && Object.keys(m.vault).length > 0;
     return {
       recordNo: m.recordNo,
@@ -75,10 +81,14 @@ export async function processBatch(deps: Deps, batch: readonly RawRecord[], ctx:
   });
 
   findings.sort((a, b) => a.record - b.record);
-  const { duplicateRecordNos } = await deps.store.stage(ctx.lease, staged, findings);
-  if (duplicateRecordNos.length > 0) {
-    await deps.store.stage(ctx.lease, [], duplicateRecordNos.map((n) => ({ ...rejection(n, 'ACCOUNT_REF_DUPLICATE', 'account_ref'), severity: 'error' as const })));
-  }
+  await deps.store.stage(ctx.lease, staged, findings);
+}
+
+/** After the last batch: a second placement or recall of the same account in one file is rejected. */
+export async function rejectRepeatedAccounts(deps: Deps, lease: Lease): Promise<void> {
+  const repeated = await deps.store.rejectDuplicateAccounts(lease);
+  if (repeated.length === 0) return;
+  await deps.store.stage(lease, [], repeated.map((n) => ({ ...rejection(n, 'ACCOUNT_REF_DUPLICATE', 'account_ref'), severity: 'error' as const })));
 }
 
 /** An account is identified by its source and the creditor's reference. */
@@ -95,7 +105,7 @@ function accountProblem(kind: RecordKind, m: MinimisedRecord, existing: AccountS
       return existing.status === 'recalled' ? { code: 'ACCOUNT_RECALLED', field: 'account_ref' } : null;
     case 'placement':
       // Regulation F and credit reporting depend on the date of first delinquency: it never moves.
-      if (existing !== undefined && existing.placement.delinquency_date !== m.keep.delinquency_date) {
+      if (existing !== undefined && existing.delinquencyDate !== m.keep.delinquency_date) {
         return { code: 'DELINQUENCY_DATE_CHANGED', field: 'delinquency_date' };
       }
       return null;

@@ -8,7 +8,7 @@ import type { FileRow, Lease } from '../store/store.js';
 import { recordSchemas } from '../validate/schemas.js';
 import { committedAck, rejectedAck, type Ack } from './ack.js';
 import { isFinal } from './file-states.js';
-import { processBatch } from './process-batch.js';
+import { processBatch, rejectRepeatedAccounts } from './process-batch.js';
 
 export interface Progress {
   records: number;
@@ -81,6 +81,7 @@ async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTal
   const { signerKeyId } = await opened.finish();
   if (fileProblem !== undefined) throw fileProblem;
   if (tally.totals.dataRows === 0) throw new GatewayError('FILE_NO_RECORDS');
+  await rejectRepeatedAccounts(deps, lease);
   return { signerKeyId, plaintextBytes: progress.plaintextBytes };
 }
 

@@ -91,11 +91,15 @@ export interface StagedFinding extends Rejection {
 
 export interface StagingStore {
   /**
-   * Stages records and findings of a file under a lease. Returns the record numbers that were not
-   * staged because the file already staged a placement or recall for the same account.
+   * Appends records and findings of a file under its lease.
    * @throws GatewayError PIPELINE_LEASE_LOST
    */
-  stage(lease: Lease, records: readonly StagedRecord[], findings: readonly StagedFinding[]): Promise<{ duplicateRecordNos: number[] }>;
+  stage(lease: Lease, records: readonly StagedRecord[], findings: readonly StagedFinding[]): Promise<void>;
+  /**
+   * At the end of a file: removes every placement or recall after the first for the same account
+   * and returns their record numbers (to be rejected ACCOUNT_REF_DUPLICATE).
+   */
+  rejectDuplicateAccounts(lease: Lease): Promise<number[]>;
   /** Counts of a file's staged findings. */
   findingCounts(receiptId: string): Promise<{ rejectedRecords: number; errors: number; warnings: number }>;
   /** The first `limit` findings of a severity, by record number. */
@@ -111,8 +115,8 @@ export interface AccountState {
   subjectToken: string | null;
   /** 'recalled' once a recall was committed after the latest placement. */
   status: 'placed' | 'recalled';
-  /** Kept fields of the latest placement (e.g. delinquency_date, never changed by later files). */
-  placement: Record<string, string>;
+  /** The date of first delinquency of the latest placement: later files must not change it. */
+  delinquencyDate: string | null;
 }
 
 export interface AccountStore {

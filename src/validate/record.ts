@@ -1,12 +1,12 @@
 import type { RecordKind } from '../config/types.js';
 import type { RecordCode } from '../errors/codes.js';
 import { rejection, type Rejection } from '../errors/gateway-error.js';
-import { parseMinorUnits, formatMinorUnits } from '../lib/decimal.js';
+import { padMoney, parseMinorUnits } from '../lib/decimal.js';
 import type { RawRecord } from '../parse/read-records.js';
 import {
   isValidCardNumber, normaliseCardNumber, isValidIban, normaliseIban, isValidSsn, normaliseSsn,
   isValidCnResidentId, normaliseCnResidentId, isValidGbNino, normaliseGbNino, isValidAbaRouting,
-  isValidBankAccountNumber, isValidE164, isValidEmail, isoDateToDayNumber, ageInYears, isIso4217, isIso3166Alpha2,
+  isValidBankAccountNumber, isValidE164, isValidEmail, ageInYears, isIso4217, isIso3166Alpha2,
 } from './identifiers/index.js';
 import { recordSchemas, type SchemaError } from './schemas.js';
 
@@ -20,10 +20,11 @@ export interface ValidRecord {
 
 export type ValidationResult = { ok: true; record: ValidRecord } | { ok: false; errors: Rejection[]; warnings: Rejection[] };
 
-const moneyFields = new Set([
+const moneyFieldList = [
   'balance', 'principal', 'interest', 'fees', 'amount', 'itemization_amount', 'interest_since_itemization',
   'fees_since_itemization', 'payments_since_itemization', 'credits_since_itemization',
-]);
+];
+const moneyFields = new Set(moneyFieldList);
 const dateFields = new Set(['account_open_date', 'delinquency_date', 'charge_off_date', 'last_payment_date', 'itemization_date', 'date_of_birth', 'service_date', 'effective_date']);
 const medicalFields = ['service_date', 'facility_name'] as const;
 const taxFields = ['tax_year', 'tax_type'] as const;
@@ -53,17 +54,15 @@ export function validateRecord(kind: RecordKind, raw: RawRecord, today: Date): V
     for (const e of validate.errors ?? []) if (e.keyword !== 'if') errors.push(fromSchemaError(n, e));
     return { ok: false, errors: dedupe(errors), warnings };
   }
-  // After the schema every value is a string.
-  const f = { ...(raw.fields as Record<string, string>) };
-  for (const name of Object.keys(f)) {
-    if (moneyFields.has(name)) f[name] = formatMinorUnits(parseMinorUnits(f[name]!)!);
-  }
-  const todayDay = Math.floor(today.getTime() / 86_400_000);
+  // After the schema every value is a string. The raw record is this stage's to normalise in place.
+  const f = raw.fields as Record<string, string>;
+  for (const name of moneyFieldList) if (f[name] !== undefined) f[name] = padMoney(f[name]);
+  // ISO dates compare as text; the schema already checked they are real dates.
+  const todayIso = today.toISOString().slice(0, 10);
   const fail = (code: RecordCode, field?: string) => errors.push(rejection(n, code, field));
 
-  if (kind === 'placement') checkPlacement(f, todayDay, today, fail, (code, field) => warnings.push(rejection(n, code, field)));
+  if (kind === 'placement') checkPlacement(f, todayIso, today, fail, (code, field) => warnings.push(rejection(n, code, field)));
   else if (kind === 'update') checkUpdate(f, fail);
-  else if (isoDateToDayNumber(f.effective_date!)! > todayDay + 366) fail('DATE_IN_FUTURE', 'effective_date');
 
   if (errors.length > 0) return { ok: false, errors, warnings };
   return { ok: true, record: { recordNo: n, kind, fields: f, warnings } };
@@ -71,7 +70,7 @@ export function validateRecord(kind: RecordKind, raw: RawRecord, today: Date): V
 
 type Report = (code: RecordCode, field?: string) => void;
 
-function checkPlacement(f: Record<string, string>, todayDay: number, today: Date, fail: Report, warn: Report): void {
+function checkPlacement(f: Record<string, string>, todayIso: string, today: Date, fail: Report, warn: Report): void {
   checkContact(f, fail);
   if (f.national_id !== undefined) {
     const id = f.national_id;
@@ -105,7 +104,7 @@ function checkPlacement(f: Record<string, string>, todayDay: number, today: Date
   if (!isIso4217(f.currency!)) fail('CURRENCY_INVALID', 'currency');
 
   for (const name of ['delinquency_date', 'charge_off_date', 'last_payment_date', 'account_open_date', 'itemization_date', 'service_date'] as const) {
-    if (f[name] !== undefined && isoDateToDayNumber(f[name])! > todayDay) fail('DATE_IN_FUTURE', name);
+    if (f[name] !== undefined && f[name] > todayIso) fail('DATE_IN_FUTURE', name);
   }
   if (f.charge_off_date !== undefined && f.account_open_date !== undefined && f.charge_off_date < f.account_open_date) fail('DATE_ORDER', 'charge_off_date');
   if (f.date_of_birth !== undefined) {

@@ -32,8 +32,11 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       CREATE UNIQUE INDEX files_live_bytes ON files(source, sha256) WHERE state NOT IN ('rejected','duplicate');
       CREATE INDEX files_unfinished ON files(state) WHERE state IN ('received','processing');
 
-      -- Records of every file; visible to readers only once their file is committed.
+      -- Records of every file, visible to readers only once their file is committed. Staging appends in
+      -- record order: no index on a random token here (each such insert rewrites a random page of WAL;
+      -- 100 µs per row measured), the account index is built in sorted bulk at commit instead.
       CREATE TABLE records (
+        id            INTEGER PRIMARY KEY,
         receipt_id    TEXT NOT NULL REFERENCES files(receipt_id),
         record_no     INTEGER NOT NULL,
         kind          TEXT NOT NULL,
@@ -41,11 +44,19 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
         subject_token TEXT,
         data          TEXT NOT NULL,
         vault         BLOB,
-        PRIMARY KEY (receipt_id, record_no)
+        UNIQUE (receipt_id, record_no)
+      );
+
+      -- The committed state of each account, maintained by the commit transaction.
+      CREATE TABLE accounts (
+        account_token      TEXT PRIMARY KEY,
+        subject_token      TEXT,
+        status             TEXT NOT NULL CHECK (status IN ('placed','recalled')),
+        delinquency_date   TEXT,
+        placement_receipt  TEXT NOT NULL,
+        placement_record   INTEGER NOT NULL,
+        commit_seq         INTEGER NOT NULL
       ) WITHOUT ROWID;
-      CREATE UNIQUE INDEX records_one_per_account ON records(receipt_id, account_token) WHERE kind IN ('placement','recall');
-      CREATE INDEX records_by_account ON records(account_token);
-      CREATE INDEX records_by_subject ON records(subject_token);
 
       CREATE TABLE findings (
         receipt_id TEXT NOT NULL,

@@ -102,8 +102,21 @@ export class SqliteStore implements Store {
     return this.#db.transaction((): boolean => {
       const changed = this.#st.commit.run({ receipt_id: lease.receiptId, token: lease.token, ack, finished_at: finishedAt }).changes;
       if (changed !== 1) return false;
+      const { commit_seq: seq } = this.#st.commitSeqOf.get(lease.receiptId) as { commit_seq: number };
+      // In account-token order, so that each page of the accounts index is written once per commit.
+      this.#st.upsertPlacedAccounts.run({ receipt_id: lease.receiptId, seq });
+      this.#st.markRecalledAccounts.run({ receipt_id: lease.receiptId, seq });
       this.#appendInTx([audit]);
       return true;
+    }).immediate();
+  }
+
+  async rejectDuplicateAccounts(lease: Lease): Promise<number[]> {
+    return this.#db.transaction((): number[] => {
+      this.#assertLease(lease);
+      const duplicates = (this.#st.duplicateAccounts.all(lease.receiptId) as Array<{ record_no: number }>).map((r) => r.record_no);
+      for (const n of duplicates) this.#st.deleteRecord.run(lease.receiptId, n);
+      return duplicates;
     }).immediate();
   }
 
@@ -128,17 +141,10 @@ export class SqliteStore implements Store {
 
   // ---- staging -----------------------------------------------------------------------------
 
-  async stage(lease: Lease, records: readonly StagedRecord[], findings: readonly StagedFinding[]): Promise<{ duplicateRecordNos: number[] }> {
+  async stage(lease: Lease, records: readonly StagedRecord[], findings: readonly StagedFinding[]): Promise<void> {
     return this.#db.transaction(() => {
-      const current = this.#st.leaseOf.get(lease.receiptId) as { lease_token: number; state: FileState } | undefined;
-      if (current === undefined || current.state !== 'processing' || current.lease_token !== lease.token) {
-        throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: lease.receiptId });
-      }
-      const duplicateRecordNos: number[] = [];
-      for (const r of records) {
-        const { changes } = this.#st.insertRecord.run(lease.receiptId, r.recordNo, r.kind, r.accountToken, r.subjectToken, r.data, r.vault);
-        if (changes === 0) duplicateRecordNos.push(r.recordNo);
-      }
+      this.#assertLease(lease);
+      for (const r of records) this.#st.insertRecord.run(lease.receiptId, r.recordNo, r.kind, r.accountToken, r.subjectToken, r.data, r.vault);
       let previous = -1;
       let seq = 0;
       for (const f of findings) {
@@ -146,8 +152,15 @@ export class SqliteStore implements Store {
         previous = f.record;
         this.#st.insertFinding.run(lease.receiptId, f.record, seq, f.severity, f.field ?? null, f.code);
       }
-      return { duplicateRecordNos };
     }).immediate();
+  }
+
+  /** Inside a transaction: the caller still holds the file's lease (fencing). */
+  #assertLease(lease: Lease): void {
+    const current = this.#st.leaseOf.get(lease.receiptId) as { lease_token: number; state: FileState } | undefined;
+    if (current === undefined || current.state !== 'processing' || current.lease_token !== lease.token) {
+      throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: lease.receiptId });
+    }
   }
 
   async findingCounts(receiptId: string): Promise<{ rejectedRecords: number; errors: number; warnings: number }> {
@@ -176,14 +189,9 @@ export class SqliteStore implements Store {
   async findAccounts(accountTokens: readonly string[]): Promise<Map<string, AccountState>> {
     const out = new Map<string, AccountState>();
     if (accountTokens.length === 0) return out;
-    const rows = this.#st.accountHistory.all(JSON.stringify(accountTokens)) as Array<{ account_token: string; subject_token: string | null; kind: RecordKind; data: string }>;
-    for (const row of rows) {
-      if (row.kind === 'placement') {
-        out.set(row.account_token, { accountToken: row.account_token, subjectToken: row.subject_token, status: 'placed', placement: JSON.parse(row.data) as Record<string, string> });
-      } else if (row.kind === 'recall') {
-        const state = out.get(row.account_token);
-        if (state !== undefined) state.status = 'recalled';
-      }
+    const rows = this.#st.findAccounts.all(JSON.stringify(accountTokens)) as Array<{ account_token: string; subject_token: string | null; status: AccountState['status']; delinquency_date: string | null }>;
+    for (const r of rows) {
+      out.set(r.account_token, { accountToken: r.account_token, subjectToken: r.subject_token, status: r.status, delinquencyDate: r.delinquency_date });
     }
     return out;
   }
@@ -263,16 +271,25 @@ function prepare(db: Database.Database) {
     leaseOf: db.prepare('SELECT lease_token, state FROM files WHERE receipt_id = ?'),
     clearRecords: db.prepare('DELETE FROM records WHERE receipt_id = ?'),
     clearFindings: db.prepare('DELETE FROM findings WHERE receipt_id = ?'),
-    insertRecord: db.prepare('INSERT OR IGNORE INTO records (receipt_id, record_no, kind, account_token, subject_token, data, vault) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertRecord: db.prepare('INSERT INTO records (receipt_id, record_no, kind, account_token, subject_token, data, vault) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    deleteRecord: db.prepare('DELETE FROM records WHERE receipt_id = ? AND record_no = ?'),
+    duplicateAccounts: db.prepare(`SELECT record_no FROM (SELECT record_no, ROW_NUMBER() OVER (PARTITION BY account_token ORDER BY record_no) AS nth
+      FROM records WHERE receipt_id = ? AND kind IN ('placement','recall')) WHERE nth > 1 ORDER BY record_no`),
+    commitSeqOf: db.prepare('SELECT commit_seq FROM files WHERE receipt_id = ?'),
+    upsertPlacedAccounts: db.prepare(`INSERT INTO accounts (account_token, subject_token, status, delinquency_date, placement_receipt, placement_record, commit_seq)
+      SELECT account_token, subject_token, 'placed', json_extract(data, '$.delinquency_date'), receipt_id, record_no, @seq
+      FROM records WHERE receipt_id = @receipt_id AND kind = 'placement' ORDER BY account_token
+      ON CONFLICT (account_token) DO UPDATE SET subject_token = excluded.subject_token, status = 'placed', delinquency_date = excluded.delinquency_date,
+        placement_receipt = excluded.placement_receipt, placement_record = excluded.placement_record, commit_seq = excluded.commit_seq`),
+    markRecalledAccounts: db.prepare(`UPDATE accounts SET status = 'recalled', commit_seq = @seq
+      WHERE account_token IN (SELECT account_token FROM records WHERE receipt_id = @receipt_id AND kind = 'recall')`),
+    findAccounts: db.prepare('SELECT account_token, subject_token, status, delinquency_date FROM accounts WHERE account_token IN (SELECT value FROM json_each(?))'),
     insertFinding: db.prepare('INSERT INTO findings (receipt_id, record_no, seq, severity, field, code) VALUES (?, ?, ?, ?, ?, ?)'),
     findingCounts: db.prepare(`SELECT COUNT(DISTINCT CASE WHEN severity = 'error' THEN record_no END) AS rejected,
       SUM(severity = 'error') AS errors, SUM(severity = 'warning') AS warnings FROM findings WHERE receipt_id = ?`),
     listFindings: db.prepare('SELECT record_no, field, code FROM findings WHERE receipt_id = ? AND severity = ? ORDER BY record_no, seq LIMIT ?'),
     listRecords: db.prepare('SELECT record_no, kind, account_token, subject_token, data, vault FROM records WHERE receipt_id = ? ORDER BY record_no LIMIT ?'),
     countRecords: db.prepare('SELECT COUNT(*) AS n FROM records WHERE receipt_id = ?'),
-    accountHistory: db.prepare(`SELECT r.account_token, r.subject_token, r.kind, r.data FROM records r JOIN files f ON f.receipt_id = r.receipt_id
-      WHERE f.state = 'committed' AND r.kind IN ('placement','recall') AND r.account_token IN (SELECT value FROM json_each(?))
-      ORDER BY f.commit_seq, r.record_no`),
     subjectKeys: db.prepare('SELECT subject_token, wrapped_key FROM subjects WHERE subject_token IN (SELECT value FROM json_each(?))'),
     insertSubjectKey: db.prepare('INSERT OR IGNORE INTO subjects (subject_token, wrapped_key, created_at) VALUES (?, ?, ?)'),
     auditHead: db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
