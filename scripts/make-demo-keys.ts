@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateGatewayJwks, randomKeyBase64 } from '../src/keys/generate.js';
+import { generateGatewayJwks, randomKeyBase64, writeApiKeysAndJwks } from '../src/keys/generate.js';
 
 const dir = join(import.meta.dirname, '..', 'keys-example');
 mkdirSync(dir, { recursive: true });
@@ -35,4 +35,5 @@ writeFileSync(join(dir, 'gateway.jwks.json'), JSON.stringify(jwks.privateJwks, n
 writeFileSync(join(dir, 'gateway.jwks.pub.json'), JSON.stringify(jwks.publicJwks, null, 2) + '\n');
 writeFileSync(join(dir, 'token-root.v1.key'), randomKeyBase64(), { mode: 0o600 });
 writeFileSync(join(dir, 'vault-root.v1.key'), randomKeyBase64(), { mode: 0o600 });
+writeApiKeysAndJwks(dir);
 console.log(`wrote demo keys to ${dir}`);

@@ -114,7 +114,12 @@ function checkFiles(config: Config, baseDir: string): string[] {
   }
   for (const [id, source] of Object.entries(config.sources)) {
     source.pgpPublicKeyFiles.forEach((f, i) => need(f, `sources.${id}.pgpPublicKeyFiles.${i}`));
+    source.jwkPublicKeyFiles.forEach((f, i) => need(f, `sources.${id}.jwkPublicKeyFiles.${i}`));
+    if (source.sftp !== undefined) need(source.sftp.privateKeyFile, `sources.${id}.sftp.privateKeyFile`);
   }
+  need(config.api.tlsCertFile, 'api.tlsCertFile');
+  need(config.api.tlsKeyFile, 'api.tlsKeyFile');
+  if ((config.api.tlsCertFile === null) !== (config.api.tlsKeyFile === null)) problems.push('api: set both tlsCertFile and tlsKeyFile, or neither');
   return problems;
 }
 
@@ -130,8 +135,18 @@ function resolvePaths(config: Config, baseDir: string, dataDirFromCaller: boolea
       tokenKeys: config.keys.tokenKeys.map((k) => ({ ...k, file: abs(k.file) })),
       vaultKeys: config.keys.vaultKeys.map((k) => ({ ...k, file: abs(k.file) })),
     },
+    api: {
+      ...config.api,
+      tlsCertFile: config.api.tlsCertFile === null ? null : abs(config.api.tlsCertFile),
+      tlsKeyFile: config.api.tlsKeyFile === null ? null : abs(config.api.tlsKeyFile),
+    },
     sources: Object.fromEntries(
-      Object.entries(config.sources).map(([id, s]) => [id, { ...s, pgpPublicKeyFiles: s.pgpPublicKeyFiles.map(abs) }]),
+      Object.entries(config.sources).map(([id, s]) => [id, {
+        ...s,
+        pgpPublicKeyFiles: s.pgpPublicKeyFiles.map(abs),
+        jwkPublicKeyFiles: s.jwkPublicKeyFiles.map(abs),
+        ...(s.sftp === undefined ? {} : { sftp: { ...s.sftp, privateKeyFile: abs(s.sftp.privateKeyFile) } }),
+      }]),
     ),
   };
 }

@@ -16,10 +16,50 @@ export interface SourceConfig {
   readonly pgpPublicKeyFiles: readonly string[];
   readonly requireSignature: boolean;
   readonly requireTrailer: boolean;
+  /** SHA-256 (hex) of each bearer key the source may use on the API. */
+  readonly apiKeySha256: readonly string[];
+  readonly jwkPublicKeyFiles: readonly string[];
+  readonly sftp?: SftpSourceConfig;
+}
+
+export interface SftpSourceConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly privateKeyFile: string;
+  /** `SHA256:<base64>` as `ssh-keygen -lf` prints it. */
+  readonly hostKeySha256: string;
+  readonly inbound: ReadonlyArray<{ readonly dir: string; readonly kind: RecordKind }>;
+  readonly processedDir: string;
+  readonly rejectedDir: string;
+  readonly ackDir: string;
+  readonly filePattern: string;
+  readonly readiness: 'settle' | 'marker';
+  readonly settleMs: number;
+  readonly pollIntervalMs: number;
+  readonly callTimeoutMs: number;
+  readonly keepaliveIntervalMs: number;
+  readonly maxBackoffMs: number;
+  readonly downloadConcurrency: number;
+}
+
+export interface ApiConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly tlsCertFile: string | null;
+  readonly tlsKeyFile: string | null;
+  readonly maxUploadBytes: number;
+  readonly syncMaxBytes: number;
+  readonly maxJoseBytes: number;
+  readonly maxInflatedBytes: number;
+  readonly clockSkewSeconds: number;
+  readonly rateLimitPerMinute: number;
+  readonly idempotencyTtlHours: number;
 }
 
 export interface RecipientConfig {
   readonly displayName: string;
+  readonly apiKeySha256: readonly string[];
 }
 
 export interface Limits {
@@ -36,6 +76,7 @@ export interface Limits {
 export interface Config {
   readonly dataDir: string;
   readonly storage: { readonly kind: 'sqlite'; readonly sqliteFile: string; readonly busyTimeoutMs: number };
+  readonly api: ApiConfig;
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   readonly keys: {
     readonly pgpPrivateKeyFiles: readonly string[];

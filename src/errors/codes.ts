@@ -55,6 +55,31 @@ export const fileCodes = {
   STORE_SCHEMA_TOO_NEW: { status: 500, message: 'The database schema is newer than this version of the gateway' },
   STORE_UNAVAILABLE: { status: 503, message: 'The database is unavailable' },
 
+  // JOSE (POST /v1/records): every failure is one of these, and none says more than its code.
+  JOSE_MALFORMED: { status: 400, message: 'The body is not a compact JWE' },
+  JOSE_TOO_LARGE: { status: 413, message: 'The JWE or its inflated payload exceeds the configured size limit' },
+  JOSE_ALG_NOT_ALLOWED: { status: 400, message: 'The JWE or JWS uses an algorithm the gateway does not accept' },
+  JOSE_CRIT_UNSUPPORTED: { status: 400, message: 'The JOSE header marks as critical an extension the gateway does not support' },
+  JOSE_DECRYPT_FAILED: { status: 400, message: 'The JWE could not be decrypted with the gateway key' },
+  JOSE_SIGNATURE_INVALID: { status: 401, message: 'The JWS does not verify against the source registered signing keys' },
+  JOSE_EXPIRED: { status: 401, message: 'The JWS is expired or not yet valid (iat/exp outside the allowed clock skew)' },
+  JOSE_PAYLOAD_INVALID: { status: 400, message: 'The signed payload is not {"kind": ..., "records": [...]}' },
+
+  // SFTP intake
+  SFTP_HOST_KEY_MISMATCH: { status: 502, message: 'The SFTP server presented a host key other than the pinned one; connection refused' },
+  SFTP_TIMEOUT: { status: 504, message: 'An SFTP call did not finish before its deadline' },
+  SFTP_UNAVAILABLE: { status: 502, message: 'The SFTP server could not be reached or refused the login' },
+  SFTP_SIZE_MISMATCH: { status: 502, message: 'The downloaded size differs from the size the server listed' },
+
+  // HTTP API
+  AUTH_REQUIRED: { status: 401, message: 'A valid bearer key is required' },
+  AUTH_FORBIDDEN: { status: 403, message: 'This caller may not use this route' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; retry after the time in Retry-After' },
+  IDEMPOTENCY_KEY_REQUIRED: { status: 400, message: 'An Idempotency-Key header (8 to 128 characters) is required' },
+  IDEMPOTENCY_CONFLICT: { status: 409, message: 'This Idempotency-Key was already used with a different body' },
+  REQUEST_TOO_LARGE: { status: 413, message: 'The request body exceeds the configured size limit' },
+  NOT_FOUND: { status: 404, message: 'No such resource' },
+
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -66,3 +66,25 @@ export async function writeGatewayKeys(dir: string, label = 'Veilgate gateway'):
   for (const [name, content, mode] of files) writeFileSync(join(dir, name), content, { mode });
   return files.map(([name]) => join(dir, name));
 }
+
+/** Demo sources and recipients that get API credentials in keys-example/. */
+export const demoApiCallers = { sources: ['demo-bank', 'demo-hospital', 'demo-agency'], recipients: ['demo-collector', 'demo-letters'] } as const;
+
+/**
+ * The demo callers' API credentials: `<id>.api-key` (a bearer key: 32 random bytes, base64url) for
+ * every source and recipient, and for sources `<id>.jwk.json` (private ES256 signing JWK) and
+ * `<id>.jwk.pub.json` (its public half, registered in the demo configuration). Existing files are kept.
+ */
+export function writeApiKeysAndJwks(dir: string): void {
+  const write = (name: string, content: string, mode: number) => {
+    if (!existsSync(join(dir, name))) writeFileSync(join(dir, name), content, { mode });
+  };
+  for (const id of [...demoApiCallers.sources, ...demoApiCallers.recipients]) write(`${id}.api-key`, `${randomBytes(32).toString('base64url')}\n`, 0o600);
+  for (const id of demoApiCallers.sources) {
+    if (existsSync(join(dir, `${id}.jwk.json`))) continue;
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const kid = `${id}-sig-1`;
+    write(`${id}.jwk.json`, JSON.stringify({ ...pair.privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'ES256' }, null, 2) + '\n', 0o600);
+    write(`${id}.jwk.pub.json`, JSON.stringify({ ...pair.publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'ES256' }, null, 2) + '\n', 0o644);
+  }
+}

@@ -10,7 +10,7 @@ import type { FileState } from '../pipeline/file-states.js';
  * a networked backend fits; each one is one transaction, and every audit draft passed in is
  * appended to the chain inside that same transaction.
  */
-export interface Store extends FileStore, StagingStore, AccountStore, SubjectKeyStore, AuditStore {
+export interface Store extends FileStore, StagingStore, AccountStore, SubjectKeyStore, AuditStore, SftpDeliveryStore {
   close(): Promise<void>;
 }
 
@@ -130,4 +130,35 @@ export interface AuditStore {
   /** Entries with seq in [fromSeq, toSeq], in order. */
   readAudit(fromSeq: number, toSeq: number): Promise<AuditEntry[]>;
   auditHead(): Promise<{ seq: number; hash: string }>;
+}
+
+/** A remote file the SFTP poller took or is taking. */
+export interface SftpDelivery {
+  id: number;
+  source: string;
+  remotePath: string;
+  kind: RecordKind;
+  sizeBytes: number;
+  mtimeMs: number;
+  /** Set once the bytes are spooled and the receipt recorded. */
+  receiptId: string | null;
+  ackWritten: boolean;
+  finishedAt: string | null;
+}
+
+/**
+ * Delivery bookkeeping for SFTP: the intent to take a remote file is recorded before the download,
+ * and each later step (receipt, ack written, remote move) is marked, so that a restart resumes
+ * exactly where a crash left off.
+ */
+export interface SftpDeliveryStore {
+  /** Records the intent to take a remote file; returns the open delivery for the same (path, size, mtime) if there is one. */
+  beginSftpDelivery(d: { source: string; remotePath: string; kind: RecordKind; sizeBytes: number; mtimeMs: number }): Promise<SftpDelivery>;
+  linkSftpDelivery(id: number, receiptId: string): Promise<void>;
+  markSftpAckWritten(id: number): Promise<void>;
+  /** The remote file was moved away: the delivery is complete. */
+  finishSftpDelivery(id: number): Promise<void>;
+  unfinishedSftpDeliveries(source: string): Promise<SftpDelivery[]>;
+  /** The live (received, processing or committed) file of a source with these bytes, if any. */
+  findLiveFile(source: string, sha256: string): Promise<FileRow | null>;
 }

@@ -30,7 +30,10 @@ export function makeWorkspace(adjust: (raw: RawConfig) => void = () => {}): Work
   keys.pgpPrivateKeyFiles = keys.pgpPrivateKeyFiles.map(abs);
   keys.tokenKeys.forEach((k) => (k.file = abs(k.file)));
   keys.vaultKeys.forEach((k) => (k.file = abs(k.file)));
-  for (const s of Object.values(raw.sources)) s.pgpPublicKeyFiles = (s.pgpPublicKeyFiles as string[]).map(abs);
+  for (const s of Object.values(raw.sources)) {
+    s.pgpPublicKeyFiles = (s.pgpPublicKeyFiles as string[]).map(abs);
+    s.jwkPublicKeyFiles = (s.jwkPublicKeyFiles as string[]).map(abs);
+  }
   raw.dataDir = join(dir, 'data');
   adjust(raw);
   const configFile = join(dir, 'veilgate.json');

@@ -34,11 +34,14 @@ export const configCommand: Command = async (argv, io) => {
 
 /** Key paths made absolute, so that a saved copy works from any folder; dataDir stays ./var. */
 function demoConfigWithAbsolutePaths(): Record<string, unknown> {
-  const demo = demoConfig() as { keys: Record<string, unknown>; sources: Record<string, { pgpPublicKeyFiles: string[] }> };
+  const demo = demoConfig() as { keys: Record<string, unknown>; sources: Record<string, { pgpPublicKeyFiles: string[]; jwkPublicKeyFiles: string[] }> };
   const abs = (p: string) => resolve(packageRoot, p);
   const keys = demo.keys as { pgpPrivateKeyFiles: string[]; tokenKeys: Array<{ file: string }>; vaultKeys: Array<{ file: string }> };
   keys.pgpPrivateKeyFiles = keys.pgpPrivateKeyFiles.map(abs);
   for (const k of [...keys.tokenKeys, ...keys.vaultKeys]) k.file = abs(k.file);
-  for (const s of Object.values(demo.sources)) s.pgpPublicKeyFiles = s.pgpPublicKeyFiles.map(abs);
+  for (const s of Object.values(demo.sources)) {
+    s.pgpPublicKeyFiles = s.pgpPublicKeyFiles.map(abs);
+    s.jwkPublicKeyFiles = s.jwkPublicKeyFiles.map(abs);
+  }
   return demo;
 }

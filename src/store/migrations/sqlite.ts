@@ -86,4 +86,25 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       );
     `,
   },
+  {
+    version: 2,
+    name: 'sftp deliveries',
+    sql: `
+      -- One row per remote file the SFTP poller decided to take, written before the download, so that a
+      -- crash at any later step resumes the same delivery instead of taking the file again.
+      CREATE TABLE sftp_deliveries (
+        id           INTEGER PRIMARY KEY,
+        source       TEXT NOT NULL,
+        remote_path  TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        size_bytes   INTEGER NOT NULL,
+        mtime_ms     INTEGER NOT NULL,
+        receipt_id   TEXT REFERENCES files(receipt_id),
+        ack_written  INTEGER NOT NULL DEFAULT 0,
+        finished_at  TEXT,
+        created_at   TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX sftp_deliveries_open ON sftp_deliveries(source, remote_path, size_bytes, mtime_ms) WHERE finished_at IS NULL;
+    `,
+  },
 ];

@@ -10,7 +10,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { FileState } from '../../pipeline/file-states.js';
 import { isFinal } from '../../pipeline/file-states.js';
 import { sqliteMigrations } from '../migrations/sqlite.js';
-import type { AccountState, FileRow, Lease, NewFile, ReceiveResult, StagedFinding, StagedRecord, Store } from '../store.js';
+import type { AccountState, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store } from '../store.js';
 
 interface FileDbRow {
   receipt_id: string; source: string; kind: RecordKind; channel: FileRow['channel']; file_name: string; sha256: string;
@@ -212,6 +212,36 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
+  // ---- SFTP deliveries ---------------------------------------------------------------------
+
+  async beginSftpDelivery(d: { source: string; remotePath: string; kind: RecordKind; sizeBytes: number; mtimeMs: number }): Promise<SftpDelivery> {
+    return this.#db.transaction((): SftpDelivery => {
+      this.#st.insertDelivery.run({ source: d.source, remote_path: d.remotePath, kind: d.kind, size_bytes: d.sizeBytes, mtime_ms: d.mtimeMs, created_at: this.#clock.now().toISOString() });
+      return toDelivery(this.#st.openDelivery.get(d.source, d.remotePath, d.sizeBytes, d.mtimeMs) as DeliveryDbRow);
+    }).immediate();
+  }
+
+  async linkSftpDelivery(id: number, receiptId: string): Promise<void> {
+    this.#st.linkDelivery.run(receiptId, id);
+  }
+
+  async markSftpAckWritten(id: number): Promise<void> {
+    this.#st.ackDelivery.run(id);
+  }
+
+  async finishSftpDelivery(id: number): Promise<void> {
+    this.#st.finishDelivery.run(this.#clock.now().toISOString(), id);
+  }
+
+  async unfinishedSftpDeliveries(source: string): Promise<SftpDelivery[]> {
+    return (this.#st.unfinishedDeliveries.all(source) as DeliveryDbRow[]).map(toDelivery);
+  }
+
+  async findLiveFile(source: string, sha256: string): Promise<FileRow | null> {
+    const row = this.#st.liveFile.get(source, sha256) as FileDbRow | undefined;
+    return row === undefined ? null : toFileRow(row);
+  }
+
   // ---- audit -------------------------------------------------------------------------------
 
   async appendAudit(drafts: readonly AuditDraft[]): Promise<void> {
@@ -292,6 +322,13 @@ function prepare(db: Database.Database) {
     countRecords: db.prepare('SELECT COUNT(*) AS n FROM records WHERE receipt_id = ?'),
     subjectKeys: db.prepare('SELECT subject_token, wrapped_key FROM subjects WHERE subject_token IN (SELECT value FROM json_each(?))'),
     insertSubjectKey: db.prepare('INSERT OR IGNORE INTO subjects (subject_token, wrapped_key, created_at) VALUES (?, ?, ?)'),
+    insertDelivery: db.prepare(`INSERT INTO sftp_deliveries (source, remote_path, kind, size_bytes, mtime_ms, created_at)
+      VALUES (@source, @remote_path, @kind, @size_bytes, @mtime_ms, @created_at) ON CONFLICT DO NOTHING`),
+    openDelivery: db.prepare('SELECT * FROM sftp_deliveries WHERE source = ? AND remote_path = ? AND size_bytes = ? AND mtime_ms = ? AND finished_at IS NULL'),
+    linkDelivery: db.prepare('UPDATE sftp_deliveries SET receipt_id = ? WHERE id = ?'),
+    ackDelivery: db.prepare('UPDATE sftp_deliveries SET ack_written = 1 WHERE id = ?'),
+    finishDelivery: db.prepare('UPDATE sftp_deliveries SET finished_at = ? WHERE id = ? AND finished_at IS NULL'),
+    unfinishedDeliveries: db.prepare('SELECT * FROM sftp_deliveries WHERE source = ? AND finished_at IS NULL ORDER BY id'),
     auditHead: db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     readAudit: db.prepare('SELECT * FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq'),
@@ -308,5 +345,17 @@ function toFileRow(r: FileDbRow): FileRow {
     sizeBytes: r.size_bytes, spoolPath: r.spool_path, receivedAt: r.received_at, state: r.state, duplicateOf: r.duplicate_of,
     leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseUntilMs: r.lease_until_ms, attempts: r.attempts,
     commitSeq: r.commit_seq, finishedAt: r.finished_at, ack: r.ack,
+  };
+}
+
+interface DeliveryDbRow {
+  id: number; source: string; remote_path: string; kind: RecordKind; size_bytes: number; mtime_ms: number;
+  receipt_id: string | null; ack_written: number; finished_at: string | null;
+}
+
+function toDelivery(r: DeliveryDbRow): SftpDelivery {
+  return {
+    id: r.id, source: r.source, remotePath: r.remote_path, kind: r.kind, sizeBytes: r.size_bytes, mtimeMs: r.mtime_ms,
+    receiptId: r.receipt_id, ackWritten: r.ack_written === 1, finishedAt: r.finished_at,
   };
 }
