@@ -5,6 +5,7 @@ import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { ingestCommand } from './commands/ingest.js';
 import { keysCommand } from './commands/keys.js';
+import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
 import { exit, type CliIo, type Command } from './io.js';
 
@@ -15,11 +16,13 @@ const commands: Record<string, Command> = {
   audit: auditCommand,
   status: statusCommand,
   demo: demoCommand,
+  serve: serveCommand,
 };
 
 const help = `veilgate: a privacy gateway for debt-collection data
 
   veilgate demo                         run the local demo on the built-in demo configuration
+  veilgate serve [--port N]             the HTTPS API, SFTP pollers and recovery, until SIGTERM
   veilgate ingest --source ID --kind placement|recall|update FILE
                                         ingest one OpenPGP file; prints the acknowledgement (JSON)
   veilgate status                       files by source and state, audit head

@@ -33,6 +33,7 @@ export function demoConfig(): Record<string, unknown> {
     dataDir: './var',
     keys: {
       pgpPrivateKeyFiles: ['keys-example/gateway.pgp.asc'],
+      jwksFile: 'keys-example/gateway.jwks.json',
       tokenKeys: [{ version: 1, file: 'keys-example/token-root.v1.key' }],
       vaultKeys: [{ version: 1, file: 'keys-example/vault-root.v1.key' }],
     },

@@ -106,6 +106,7 @@ function checkFiles(config: Config, baseDir: string): string[] {
   };
   config.keys.pgpPrivateKeyFiles.forEach((f, i) => need(f, `keys.pgpPrivateKeyFiles.${i}`));
   need(config.keys.pgpPassphraseFile, 'keys.pgpPassphraseFile');
+  need(config.keys.jwksFile, 'keys.jwksFile');
   config.keys.tokenKeys.forEach((k, i) => need(k.file, `keys.tokenKeys.${i}.file`));
   config.keys.vaultKeys.forEach((k, i) => need(k.file, `keys.vaultKeys.${i}.file`));
   for (const [kind, list] of [['tokenKeys', config.keys.tokenKeys], ['vaultKeys', config.keys.vaultKeys]] as const) {
@@ -120,6 +121,10 @@ function checkFiles(config: Config, baseDir: string): string[] {
   need(config.api.tlsCertFile, 'api.tlsCertFile');
   need(config.api.tlsKeyFile, 'api.tlsKeyFile');
   if ((config.api.tlsCertFile === null) !== (config.api.tlsKeyFile === null)) problems.push('api: set both tlsCertFile and tlsKeyFile, or neither');
+  // Bearer keys and acknowledgements must not cross a network in clear: plain HTTP only on loopback.
+  if (config.api.tlsCertFile === null && !['127.0.0.1', '::1', 'localhost'].includes(config.api.host)) {
+    problems.push('api.host: plain HTTP is allowed only on a loopback address; configure tlsCertFile and tlsKeyFile');
+  }
   return problems;
 }
 
@@ -132,6 +137,7 @@ function resolvePaths(config: Config, baseDir: string, dataDirFromCaller: boolea
     keys: {
       pgpPrivateKeyFiles: config.keys.pgpPrivateKeyFiles.map(abs),
       pgpPassphraseFile: config.keys.pgpPassphraseFile === null ? null : abs(config.keys.pgpPassphraseFile),
+      jwksFile: abs(config.keys.jwksFile),
       tokenKeys: config.keys.tokenKeys.map((k) => ({ ...k, file: abs(k.file) })),
       vaultKeys: config.keys.vaultKeys.map((k) => ({ ...k, file: abs(k.file) })),
     },

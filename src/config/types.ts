@@ -81,6 +81,7 @@ export interface Config {
   readonly keys: {
     readonly pgpPrivateKeyFiles: readonly string[];
     readonly pgpPassphraseFile: string | null;
+    readonly jwksFile: string;
     readonly tokenKeys: readonly VersionedKeyFile[];
     readonly vaultKeys: readonly VersionedKeyFile[];
   };

@@ -10,16 +10,20 @@ export interface Delivery {
   source: string;
   kind: RecordKind;
   channel: FileRow['channel'];
+  /** 'pgp' unless said otherwise. */
+  envelope?: FileRow['envelope'];
   /** For display only: never trusted for anything else. */
   fileName: string;
   bytes: AsyncIterable<Uint8Array>;
+  /** A tighter size limit than limits.maxFileBytes (an API route's own). */
+  maxBytes?: number;
 }
 
 export type Receipt =
   /** Spooled and recorded; process it (or resume it: the same bytes were in progress). */
-  | { outcome: 'process'; receiptId: string }
+  | { outcome: 'process'; receiptId: string; sha256: string; sizeBytes: number }
   /** The same bytes were already committed for this source. */
-  | { outcome: 'duplicate'; receiptId: string; ack: Ack };
+  | { outcome: 'duplicate'; receiptId: string; sha256: string; sizeBytes: number; ack: Ack };
 
 /**
  * Where every front end ends (SFTP poller, HTTP upload, `veilgate ingest`): the bytes are spooled and
@@ -33,24 +37,25 @@ export async function receiveDelivery(deps: Deps, delivery: Delivery): Promise<R
 
   const receivedAt = deps.clock.now();
   const receiptId = newId('rcpt', receivedAt);
-  const spooled = await spoolBytes(delivery.bytes, { spoolDir: deps.spoolDir, source: delivery.source, receiptId, maxFileBytes: deps.config.limits.maxFileBytes });
+  const spooled = await spoolBytes(delivery.bytes, { spoolDir: deps.spoolDir, source: delivery.source, receiptId, maxFileBytes: Math.min(delivery.maxBytes ?? Infinity, deps.config.limits.maxFileBytes) });
   const file = {
-    receiptId, source: delivery.source, kind: delivery.kind, channel: delivery.channel, fileName: delivery.fileName,
+    receiptId, source: delivery.source, kind: delivery.kind, channel: delivery.channel, envelope: delivery.envelope ?? 'pgp', fileName: delivery.fileName,
     sha256: spooled.sha256, sizeBytes: spooled.sizeBytes, spoolPath: spooled.path, receivedAt: receivedAt.toISOString(),
   };
   const result = await deps.store.receiveFile(file, {
     actor: `source:${delivery.source}`, action: 'file.received', target: receiptId,
     details: { channel: delivery.channel, kind: delivery.kind, sha256: spooled.sha256, sizeBytes: spooled.sizeBytes },
   });
-  if (result.outcome === 'new') return { outcome: 'process', receiptId };
+  const facts = { sha256: spooled.sha256, sizeBytes: spooled.sizeBytes };
+  if (result.outcome === 'new') return { outcome: 'process', receiptId, ...facts };
 
   // The same bytes are already here: keep one spooled copy.
   await removeSpooled(spooled.path);
   const existing = result.file;
-  if (existing.state !== 'committed') return { outcome: 'process', receiptId: existing.receiptId };
+  if (existing.state !== 'committed') return { outcome: 'process', receiptId: existing.receiptId, ...facts };
   const ack = duplicateAck(file, JSON.parse(existing.ack!) as Ack);
   await deps.store.recordDuplicate({ ...file, spoolPath: existing.spoolPath, duplicateOf: existing.receiptId, ack: JSON.stringify(ack) }, {
     actor: `source:${delivery.source}`, action: 'file.duplicate', target: receiptId, details: { duplicateOf: existing.receiptId, sha256: spooled.sha256 },
   });
-  return { outcome: 'duplicate', receiptId, ack };
+  return { outcome: 'duplicate', receiptId, ack, ...facts };
 }

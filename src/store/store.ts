@@ -10,7 +10,9 @@ import type { FileState } from '../pipeline/file-states.js';
  * a networked backend fits; each one is one transaction, and every audit draft passed in is
  * appended to the chain inside that same transaction.
  */
-export interface Store extends FileStore, StagingStore, AccountStore, SubjectKeyStore, AuditStore, SftpDeliveryStore {
+export interface Store extends FileStore, StagingStore, AccountStore, SubjectKeyStore, AuditStore, SftpDeliveryStore, IdempotencyStore {
+  /** A cheap round trip, for readiness. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -19,6 +21,8 @@ export interface FileRow {
   source: string;
   kind: RecordKind;
   channel: 'cli' | 'sftp' | 'api';
+  /** How the body is opened: an OpenPGP message, or a compact JWE of records (API). */
+  envelope: 'pgp' | 'jose';
   fileName: string;
   sha256: string;
   sizeBytes: number;
@@ -36,7 +40,7 @@ export interface FileRow {
   ack: string | null;
 }
 
-export type NewFile = Pick<FileRow, 'receiptId' | 'source' | 'kind' | 'channel' | 'fileName' | 'sha256' | 'sizeBytes' | 'spoolPath' | 'receivedAt'>;
+export type NewFile = Pick<FileRow, 'receiptId' | 'source' | 'kind' | 'channel' | 'envelope' | 'fileName' | 'sha256' | 'sizeBytes' | 'spoolPath' | 'receivedAt'>;
 
 export type ReceiveResult =
   | { outcome: 'new'; file: FileRow }
@@ -161,4 +165,13 @@ export interface SftpDeliveryStore {
   unfinishedSftpDeliveries(source: string): Promise<SftpDelivery[]>;
   /** The live (received, processing or committed) file of a source with these bytes, if any. */
   findLiveFile(source: string, sha256: string): Promise<FileRow | null>;
+}
+
+export interface IdempotencyStore {
+  /**
+   * Binds (caller, key) to a body hash and receipt, unless it is bound already: then returns the
+   * earlier binding (same hash: replay it; other hash: a conflict).
+   */
+  claimIdempotencyKey(caller: string, key: string, bodySha256: string, receiptId: string): Promise<{ bodySha256: string; receiptId: string } | null>;
+  findIdempotencyKey(caller: string, key: string): Promise<{ bodySha256: string; receiptId: string } | null>;
 }

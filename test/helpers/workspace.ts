@@ -26,8 +26,9 @@ export function makeWorkspace(adjust: (raw: RawConfig) => void = () => {}): Work
   const raw = structuredClone(demoConfig()) as RawConfig;
   // The demo config's paths are relative to the package root; a config file's are relative to itself.
   const abs = (p: string) => resolve(projectRoot, p);
-  const keys = raw.keys as { pgpPrivateKeyFiles: string[]; tokenKeys: Array<{ file: string }>; vaultKeys: Array<{ file: string }> };
+  const keys = raw.keys as { pgpPrivateKeyFiles: string[]; jwksFile: string; tokenKeys: Array<{ file: string }>; vaultKeys: Array<{ file: string }> };
   keys.pgpPrivateKeyFiles = keys.pgpPrivateKeyFiles.map(abs);
+  keys.jwksFile = abs(keys.jwksFile);
   keys.tokenKeys.forEach((k) => (k.file = abs(k.file)));
   keys.vaultKeys.forEach((k) => (k.file = abs(k.file)));
   for (const s of Object.values(raw.sources)) {

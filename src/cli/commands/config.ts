@@ -36,8 +36,9 @@ export const configCommand: Command = async (argv, io) => {
 function demoConfigWithAbsolutePaths(): Record<string, unknown> {
   const demo = demoConfig() as { keys: Record<string, unknown>; sources: Record<string, { pgpPublicKeyFiles: string[]; jwkPublicKeyFiles: string[] }> };
   const abs = (p: string) => resolve(packageRoot, p);
-  const keys = demo.keys as { pgpPrivateKeyFiles: string[]; tokenKeys: Array<{ file: string }>; vaultKeys: Array<{ file: string }> };
+  const keys = demo.keys as { pgpPrivateKeyFiles: string[]; jwksFile: string; tokenKeys: Array<{ file: string }>; vaultKeys: Array<{ file: string }> };
   keys.pgpPrivateKeyFiles = keys.pgpPrivateKeyFiles.map(abs);
+  keys.jwksFile = abs(keys.jwksFile);
   for (const k of [...keys.tokenKeys, ...keys.vaultKeys]) k.file = abs(k.file);
   for (const s of Object.values(demo.sources)) {
     s.pgpPublicKeyFiles = s.pgpPublicKeyFiles.map(abs);

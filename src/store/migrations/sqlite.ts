@@ -107,4 +107,22 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       CREATE UNIQUE INDEX sftp_deliveries_open ON sftp_deliveries(source, remote_path, size_bytes, mtime_ms) WHERE finished_at IS NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'envelopes and API idempotency keys',
+    sql: `
+      -- How a received body is opened: an OpenPGP message (files) or a compact JWE (API record batches).
+      ALTER TABLE files ADD COLUMN envelope TEXT NOT NULL DEFAULT 'pgp' CHECK (envelope IN ('pgp','jose'));
+
+      -- An API caller's Idempotency-Key, bound to the SHA-256 of the body it first came with.
+      CREATE TABLE idempotency_keys (
+        caller      TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        body_sha256 TEXT NOT NULL,
+        receipt_id  TEXT NOT NULL REFERENCES files(receipt_id),
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (caller, key)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -13,7 +13,7 @@ import { sqliteMigrations } from '../migrations/sqlite.js';
 import type { AccountState, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store } from '../store.js';
 
 interface FileDbRow {
-  receipt_id: string; source: string; kind: RecordKind; channel: FileRow['channel']; file_name: string; sha256: string;
+  receipt_id: string; source: string; kind: RecordKind; channel: FileRow['channel']; envelope: FileRow['envelope']; file_name: string; sha256: string;
   size_bytes: number; spool_path: string; received_at: string; state: FileState; duplicate_of: string | null;
   lease_owner: string | null; lease_token: number; lease_until_ms: number | null; attempts: number;
   commit_seq: number | null; finished_at: string | null; ack: string | null;
@@ -44,7 +44,7 @@ export class SqliteStore implements Store {
     // and those files are replayed from the spool, whose bytes were fsynced before the receipt.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    db.pragma('cache_size = -65536'); // 64 MiB page cache: bounded, and enough for index inserts of large files
+    db.pragma('cache_size = -32768'); // 32 MiB page cache: bounded whatever the file size
     migrate(db);
     return new SqliteStore(db, options.clock);
   }
@@ -242,6 +242,26 @@ export class SqliteStore implements Store {
     return row === undefined ? null : toFileRow(row);
   }
 
+  // ---- API idempotency --------------------------------------------------------------------
+
+  async claimIdempotencyKey(caller: string, key: string, bodySha256: string, receiptId: string): Promise<{ bodySha256: string; receiptId: string } | null> {
+    return this.#db.transaction(() => {
+      const existing = this.#st.findIdempotency.get(caller, key) as { body_sha256: string; receipt_id: string } | undefined;
+      if (existing !== undefined) return { bodySha256: existing.body_sha256, receiptId: existing.receipt_id };
+      this.#st.insertIdempotency.run(caller, key, bodySha256, receiptId, this.#clock.now().toISOString());
+      return null;
+    }).immediate();
+  }
+
+  async findIdempotencyKey(caller: string, key: string): Promise<{ bodySha256: string; receiptId: string } | null> {
+    const row = this.#st.findIdempotency.get(caller, key) as { body_sha256: string; receipt_id: string } | undefined;
+    return row === undefined ? null : { bodySha256: row.body_sha256, receiptId: row.receipt_id };
+  }
+
+  async ping(): Promise<void> {
+    this.#st.ping.get();
+  }
+
   // ---- audit -------------------------------------------------------------------------------
 
   async appendAudit(drafts: readonly AuditDraft[]): Promise<void> {
@@ -288,8 +308,8 @@ function prepare(db: Database.Database) {
   return {
     liveFile: db.prepare(`SELECT * FROM files WHERE source = ? AND sha256 = ? AND state NOT IN ('rejected','duplicate')`),
     getFile: db.prepare('SELECT * FROM files WHERE receipt_id = ?'),
-    insertFile: db.prepare(`INSERT INTO files (receipt_id, source, kind, channel, file_name, sha256, size_bytes, spool_path, received_at, state, duplicate_of, ack, finished_at)
-      VALUES (@receipt_id, @source, @kind, @channel, @file_name, @sha256, @size_bytes, @spool_path, @received_at, @state, @duplicate_of, @ack, @finished_at)`),
+    insertFile: db.prepare(`INSERT INTO files (receipt_id, source, kind, channel, envelope, file_name, sha256, size_bytes, spool_path, received_at, state, duplicate_of, ack, finished_at)
+      VALUES (@receipt_id, @source, @kind, @channel, @envelope, @file_name, @sha256, @size_bytes, @spool_path, @received_at, @state, @duplicate_of, @ack, @finished_at)`),
     claim: db.prepare(`UPDATE files SET state = 'processing', lease_owner = @owner, lease_token = @token, lease_until_ms = @until, attempts = attempts + 1 WHERE receipt_id = @receipt_id`),
     renew: db.prepare(`UPDATE files SET lease_until_ms = @until WHERE receipt_id = @receipt_id AND lease_token = @token AND state = 'processing'`),
     commit: db.prepare(`UPDATE files SET state = 'committed', ack = @ack, finished_at = @finished_at, lease_owner = NULL, lease_until_ms = NULL,
@@ -329,6 +349,9 @@ function prepare(db: Database.Database) {
     ackDelivery: db.prepare('UPDATE sftp_deliveries SET ack_written = 1 WHERE id = ?'),
     finishDelivery: db.prepare('UPDATE sftp_deliveries SET finished_at = ? WHERE id = ? AND finished_at IS NULL'),
     unfinishedDeliveries: db.prepare('SELECT * FROM sftp_deliveries WHERE source = ? AND finished_at IS NULL ORDER BY id'),
+    findIdempotency: db.prepare('SELECT body_sha256, receipt_id FROM idempotency_keys WHERE caller = ? AND key = ?'),
+    insertIdempotency: db.prepare('INSERT INTO idempotency_keys (caller, key, body_sha256, receipt_id, created_at) VALUES (?, ?, ?, ?, ?)'),
+    ping: db.prepare('SELECT 1'),
     auditHead: db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     readAudit: db.prepare('SELECT * FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq'),
@@ -336,12 +359,12 @@ function prepare(db: Database.Database) {
 }
 
 function toDbFile(f: NewFile) {
-  return { receipt_id: f.receiptId, source: f.source, kind: f.kind, channel: f.channel, file_name: f.fileName, sha256: f.sha256, size_bytes: f.sizeBytes, spool_path: f.spoolPath, received_at: f.receivedAt };
+  return { receipt_id: f.receiptId, source: f.source, kind: f.kind, channel: f.channel, envelope: f.envelope, file_name: f.fileName, sha256: f.sha256, size_bytes: f.sizeBytes, spool_path: f.spoolPath, received_at: f.receivedAt };
 }
 
 function toFileRow(r: FileDbRow): FileRow {
   return {
-    receiptId: r.receipt_id, source: r.source, kind: r.kind, channel: r.channel, fileName: r.file_name, sha256: r.sha256,
+    receiptId: r.receipt_id, source: r.source, kind: r.kind, channel: r.channel, envelope: r.envelope, fileName: r.file_name, sha256: r.sha256,
     sizeBytes: r.size_bytes, spoolPath: r.spool_path, receivedAt: r.received_at, state: r.state, duplicateOf: r.duplicate_of,
     leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseUntilMs: r.lease_until_ms, attempts: r.attempts,
     commitSeq: r.commit_seq, finishedAt: r.finished_at, ack: r.ack,
