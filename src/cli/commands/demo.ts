@@ -1,15 +1,14 @@
-import { createReadStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import * as openpgp from 'openpgp';
 import type { RecordKind } from '../../config/types.js';
-import { buildDeps, type Deps } from '../../deps.js';
+import { buildApp } from '../../app.js';
+import { buildDeps } from '../../deps.js';
 import { csvRow, placementCsv, placementColumns } from '../../demo/sample-placements.js';
-import { receiveDelivery } from '../../ingest/receive.js';
 import { systemClock } from '../../lib/clock.js';
 import { packageRoot } from '../../lib/paths.js';
 import { encryptToFile } from '../../open/pgp-write.js';
 import type { Ack } from '../../pipeline/ack.js';
-import { processFile } from '../../pipeline/process-file.js';
 import { cliLogger, commonOptions, exit, loadFromFlags, parse, type Command } from '../io.js';
 
 /**
@@ -18,11 +17,15 @@ import { cliLogger, commonOptions, exit, loadFromFlags, parse, type Command } fr
  * (ingests it), prints the acknowledgement and shows what was stored: tokens and ciphertext, no names.
  */
 export const demoCommand: Command = async (argv, io) => {
-  const { values } = parse(argv, commonOptions, false);
+  const { values } = parse(argv, { ...commonOptions, serve: { type: 'boolean' }, port: { type: 'string' } }, false);
   const { config } = loadFromFlags(values, io);
   const deps = await buildDeps(config, { clock: systemClock, log: cliLogger(values['log-level'], io) });
   const say = (text: string) => io.stdout.write(`${text}\n`);
+  const app = buildApp(deps);
+  // The demo's own gateway: the configured port with --serve (to keep using it), any free port otherwise.
+  const { url } = await app.listen(values.port !== undefined ? Number(values.port) : values.serve === true ? undefined : 0);
   try {
+    say(`== 0. the gateway is running on the demo configuration at ${url} (DEMO KEYS: never for real data)`);
     const outbox = join(config.dataDir, 'demo-outbox');
     mkdirSync(outbox, { recursive: true });
     const day = systemClock.now().toISOString().slice(0, 10).replaceAll('-', '');
@@ -33,8 +36,8 @@ export const demoCommand: Command = async (argv, io) => {
     await encryptToFile(demoPlacementCsv(stamp), placement, await creditorKeys('demo-bank'));
     say(`   ${placement}`);
 
-    say('\n== 2. the gateway ingests it: decrypt, verify, validate, minimise, tokenise, commit');
-    const placed = await ingest(deps, 'demo-bank', 'placement', placement);
+    say('\n== 2. demo-bank uploads it (POST /v1/files); the gateway decrypts, verifies, validates, minimises, tokenises, commits');
+    const placed = await upload(url, 'demo-bank', 'placement', placement, `demo-${stamp}-placement`);
     say(JSON.stringify(placed, null, 2));
 
     say('\n== 3. what is stored for the first two accounts (no name, SSN or card number in clear; the vault is AES-256-GCM ciphertext)');
@@ -51,22 +54,40 @@ export const demoCommand: Command = async (argv, io) => {
       [csvRow(['account_ref', 'recall_reason', 'effective_date']), csvRow([`DEMO${stamp}-000000001`, 'paid_to_creditor', '2026-11-01']), csvRow([`DEMO${stamp}-000000002`, 'disputed', '2026-11-02'])],
       recall, await creditorKeys('demo-bank'),
     );
-    say(JSON.stringify(await ingest(deps, 'demo-bank', 'recall', recall), null, 2));
+    say(JSON.stringify(await upload(url, 'demo-bank', 'recall', recall, `demo-${stamp}-recall`), null, 2));
 
-    say('\n== 5. the same placement file again is a duplicate and changes nothing');
-    const again = await ingest(deps, 'demo-bank', 'placement', placement);
+    say('\n== 5. the same placement file again (a new Idempotency-Key) is a duplicate and changes nothing');
+    const again = await upload(url, 'demo-bank', 'placement', placement, `demo-${stamp}-again`);
     say(JSON.stringify({ status: again.status, duplicate_of: again.duplicate_of }));
 
     say(`\nDone. Data in ${resolve(config.dataDir)}; try: npx veilgate status, npx veilgate audit verify`);
+    if (values.serve === true) {
+      say(`\nThe gateway keeps running at ${url} (API description: ${url}/v1/openapi.json). Ctrl-C stops it.`);
+      await new Promise<void>((done) => {
+        process.once('SIGINT', done);
+        process.once('SIGTERM', done);
+      });
+    }
     return exit.ok;
   } finally {
+    await app.close();
     await deps.store.close();
   }
 };
 
-async function ingest(deps: Deps, source: string, kind: RecordKind, path: string): Promise<Ack> {
-  const receipt = await receiveDelivery(deps, { source, kind, channel: 'cli', fileName: path.split('/').pop()!, bytes: createReadStream(path) });
-  return receipt.outcome === 'duplicate' ? receipt.ack : processFile(deps, receipt.receiptId);
+/** Uploads a file as the creditor's system would: POST /v1/files with its bearer key and an Idempotency-Key. */
+async function upload(url: string, source: string, kind: RecordKind, path: string, idempotencyKey: string): Promise<Ack> {
+  const res = await fetch(`${url}/v1/files?kind=${kind}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${readFileSync(join(packageRoot, 'keys-example', `${source}.api-key`), 'utf8').trim()}`,
+      'idempotency-key': idempotencyKey,
+      'content-type': 'application/octet-stream',
+      'x-veilgate-file-name': basename(path),
+    },
+    body: new Blob([new Uint8Array(readFileSync(path))]),
+  });
+  return (await res.json()) as Ack;
 }
 
 async function creditorKeys(source: string) {
