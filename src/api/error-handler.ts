@@ -13,7 +13,7 @@ export function errorHandler(log: Logger) {
     if (err instanceof GatewayError) error = err;
     else if (isBodyParserError(err)) error = new GatewayError(err.type === 'entity.too.large' ? 'REQUEST_TOO_LARGE' : 'USAGE_INVALID', { reason: 'body' });
     else {
-      log.error({ err, route: req.route?.path as string | undefined, method: req.method }, 'request failed');
+      log.error({ err, route: routePattern(req), method: req.method }, 'request failed');
       error = new GatewayError('INTERNAL');
     }
     if (res.headersSent) return void res.end();
@@ -25,4 +25,10 @@ export function errorHandler(log: Logger) {
 
 function isBodyParserError(err: unknown): err is { type: string } {
   return typeof err === 'object' && err !== null && typeof (err as { type?: unknown }).type === 'string';
+}
+
+/** The route pattern that matched (e.g. `/v1/receipts/:id`), never the raw URL, which may hold a token. */
+export function routePattern(req: Request): string {
+  const route = (req as Request & { route?: { path?: unknown } }).route;
+  return typeof route?.path === 'string' ? route.path : 'unmatched';
 }

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Store } from '../store/store.js';
+import { routePattern } from './error-handler.js';
 import type { Ack } from '../pipeline/ack.js';
 
 /** Histogram buckets for request latency, in seconds. */
@@ -26,7 +27,7 @@ export class Metrics {
     return (req: Request, res: Response, next: NextFunction): void => {
       const started = process.hrtime.bigint();
       res.on('finish', () => {
-        const route = (req.route?.path as string | undefined) ?? 'unmatched';
+        const route = routePattern(req);
         const key = `method="${req.method}",route="${route}",status="${res.statusCode}"`;
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const h = this.#latency.get(key) ?? { buckets: latencyBuckets.map(() => 0), sum: 0, count: 0 };
