@@ -29,6 +29,6 @@ function isBodyParserError(err: unknown): err is { type: string } {
 
 /** The route pattern that matched (e.g. `/v1/receipts/:id`), never the raw URL, which may hold a token. */
 export function routePattern(req: Request): string {
-  const route = (req as Request & { route?: { path?: unknown } }).route;
+  const route = (req as unknown as { route?: { path?: unknown } }).route;
   return typeof route?.path === 'string' ? route.path : 'unmatched';
 }
