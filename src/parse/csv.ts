@@ -20,7 +20,9 @@ export interface DelimitedOptions {
  *
  * Yields batches of rows (each row an array of cell strings), in order, about one batch per input
  * chunk, so the caller pays one await per batch, not per row. The header row is yielded like any
- * other. Only the incomplete last row of a chunk is carried over to the next.
+ * other. Only the incomplete last row of a chunk is carried over to the next. Cells are slices of
+ * the chunk's text, which V8 may keep alive while any of its cells lives: hold on to a batch, not
+ * to single cells across the whole file (a Set of every account_ref would pin every chunk).
  *
  * @throws GatewayError PARSE_INVALID_UTF8, PARSE_RECORD_TOO_LARGE, PARSE_MALFORMED, with details
  *   `{ row }`: the 1-based index of the row among the rows yielded (header = 1). For invalid UTF-8 it

@@ -51,7 +51,8 @@ class LineSplitter {
     const buffer = this.#pending.length === 0 ? text : this.#pending + text;
     const out: NdjsonLine[] = [];
     let pos = 0;
-    for (let lf = buffer.indexOf('\n'); lf !== -1; lf = buffer.indexOf('\n', pos)) {
+    // The carried text holds no LF, so a long line is not searched again on every chunk.
+    for (let lf = buffer.indexOf('\n', this.#pending.length); lf !== -1; lf = buffer.indexOf('\n', pos)) {
       this.#parseLine(buffer, pos, lf, out);
       pos = lf + 1;
     }
