@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Config } from './config/types.js';
+import type { Config, RecordKind } from './config/types.js';
+import { createJoseOpener } from './open/jose-opener.js';
 import type { KeyRing } from './keys/keyring.js';
 import { loadKeyRing } from './keys/keyring.js';
 import type { Clock } from './lib/clock.js';
@@ -25,6 +26,13 @@ export interface Deps {
   /** This process's identity in leases: host, pid and a random part. */
   readonly workerId: string;
   readonly spoolDir: string;
+  /** Opens JOSE record batches (POST /v1/records). */
+  readonly jose: JoseOpener;
+}
+
+/** The one way JOSE enters the pipeline: a compact JWE → the verified records of a source. */
+export interface JoseOpener {
+  openRecords(compact: string, source: string): Promise<{ kind: RecordKind; records: Array<Record<string, unknown>>; signerKid: string }>;
 }
 
 export async function buildDeps(config: Config, options: { clock: Clock; log: Logger }): Promise<Deps> {
@@ -41,5 +49,6 @@ export async function buildDeps(config: Config, options: { clock: Clock; log: Lo
     log: options.log,
     workerId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     spoolDir: join(config.dataDir, 'spool'),
+    jose: await createJoseOpener(config, options.clock),
   };
 }

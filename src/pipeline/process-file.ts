@@ -1,9 +1,12 @@
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Deps } from '../deps.js';
 import { GatewayError, isGatewayError } from '../errors/gateway-error.js';
 import { openPgpFile } from '../open/pgp.js';
 import { checkControlTotals, type ControlTotalsReport } from '../parse/control-totals.js';
-import { newFileTally, readRecords, type FileTally } from '../parse/read-records.js';
+import { addDataRow } from '../parse/control-totals.js';
+import { columnMapper } from '../parse/mapping.js';
+import { newFileTally, readRecords, type FileTally, type RawRecord } from '../parse/read-records.js';
 import type { FileRow, Lease } from '../store/store.js';
 import { recordSchemas } from '../validate/schemas.js';
 import { committedAck, rejectedAck, type Ack } from './ack.js';
@@ -50,6 +53,17 @@ export async function processFile(deps: Deps, receiptId: string, onProgress?: (p
 
 /** Reads the whole file into staging; returns what the open stage learned once integrity was proven. */
 async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTally, onProgress?: (p: Progress) => void): Promise<{ signerKeyId: string | null; plaintextBytes: number }> {
+  const ctx = { source: file.source, kind: file.kind, lease, dropped: tally.droppedFields, today: deps.clock.now() };
+  const progress: Progress = { records: 0, plaintextBytes: 0 };
+  const stage = async (records: AsyncIterable<RawRecord[]>) => {
+    for await (const batch of batches(records, deps.config.limits.stagingBatchRecords)) {
+      await processBatch(deps, batch, ctx);
+      progress.records += batch.length;
+      onProgress?.(progress);
+    }
+  };
+  if (file.envelope === 'jose') return stageJoseFile(deps, file, lease, tally, stage);
+
   const source = deps.config.sources[file.source]!;
   const opened = await openPgpFile(file.spoolPath, {
     decryptionKeys: deps.keys.pgpPrivateKeys,
@@ -57,18 +71,12 @@ async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTal
     requireSignature: source.requireSignature,
     limits: deps.config.limits,
   });
-  const progress: Progress = { records: 0, plaintextBytes: 0 };
   const counted = countBytes(opened.plaintext, progress);
-  const ctx = { source: file.source, kind: file.kind, lease, dropped: tally.droppedFields, today: deps.clock.now() };
   const options = { format: source.format, kind: file.kind, mapping: source.mapping, knownFields: recordSchemas().knownFields[file.kind], limits: deps.config.limits };
 
   let fileProblem: GatewayError | undefined;
   try {
-    for await (const batch of batches(readRecords(counted, options, tally), deps.config.limits.stagingBatchRecords)) {
-      await processBatch(deps, batch, ctx);
-      progress.records += batch.length;
-      onProgress?.(progress);
-    }
+    await stage(readRecords(counted, options, tally));
   } catch (e) {
     if (!isGatewayError(e) || !rejectsFile(e.code) || e.code.startsWith('OPEN_')) {
       await opened.abort();
@@ -83,6 +91,29 @@ async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTal
   if (tally.totals.dataRows === 0) throw new GatewayError('FILE_NO_RECORDS');
   await rejectRepeatedAccounts(deps, lease);
   return { signerKeyId, plaintextBytes: progress.plaintextBytes };
+}
+
+/**
+ * A JOSE record batch (POST /v1/records): a JWE is authenticated as a whole (AES-GCM) and its JWS is
+ * verified before any record is read, so records can be staged at once.
+ */
+async function stageJoseFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTally, stage: (records: AsyncIterable<RawRecord[]>) => Promise<void>): Promise<{ signerKeyId: string | null; plaintextBytes: number }> {
+  const compact = await readFile(file.spoolPath, 'utf8');
+  const opened = await deps.jose.openRecords(compact, file.source);
+  if (opened.kind !== file.kind) throw new GatewayError('JOSE_PAYLOAD_INVALID', { reason: 'kind differs from the receipt' });
+  const source = deps.config.sources[file.source]!;
+  const mapper = columnMapper(null, { mapping: source.mapping, knownFields: recordSchemas().knownFields[file.kind], kind: file.kind }, 'account_ref');
+  const raw: RawRecord[] = opened.records.map((record, i) => {
+    const fields = mapper.objectToFields(record, tally.droppedFields);
+    addDataRow(tally.totals, fields.balance);
+    return { recordNo: i + 1, fields };
+  });
+  if (raw.length === 0) throw new GatewayError('FILE_NO_RECORDS');
+  await stage((async function* () {
+    yield raw;
+  })());
+  await rejectRepeatedAccounts(deps, lease);
+  return { signerKeyId: opened.signerKid, plaintextBytes: compact.length };
 }
 
 async function commit(
@@ -126,7 +157,7 @@ async function reject(deps: Deps, file: FileRow, lease: Lease, error: GatewayErr
 
 /** Codes that end a file `rejected`; any other error leaves it unfinished for a replay. */
 export function rejectsFile(code: string): boolean {
-  return /^(OPEN|PARSE|FILE|SPOOL)_/.test(code) && code !== 'SPOOL_MISSING';
+  return /^(OPEN|JOSE|PARSE|FILE|SPOOL)_/.test(code) && code !== 'SPOOL_MISSING';
 }
 
 async function* batches<T>(source: AsyncIterable<T[]>, size: number): AsyncGenerator<T[]> {

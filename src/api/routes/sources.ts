@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { RecordKind } from '../../config/types.js';
 import type { Deps } from '../../deps.js';
 import { GatewayError } from '../../errors/gateway-error.js';
@@ -41,6 +41,23 @@ export function sourceRoutes(r: SourceRouteDeps): Router {
     await upload(r, req, res, { source: caller.id, kind, key, envelope: 'pgp', fileName: name !== undefined && fileNameShape.test(name) ? name : 'upload.pgp' });
   });
 
+  // A JOSE batch is small and bounded: it is opened before it is spooled, so that every abuse (alg
+  // confusion, a zip bomb, another source's signature …) is answered with its code and stores nothing.
+  const joseBody = express.text({ type: () => true, limit: deps.config.api.maxJoseBytes + 1024 });
+  router.post('/v1/records', ...auth, joseBody, async (req, res) => {
+    const caller = callerOf(res);
+    const key = idempotencyKey(req);
+    const body = typeof req.body === 'string' ? req.body : '';
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const seen = await deps.store.findIdempotencyKey(caller.id, key);
+    if (seen !== null) {
+      if (sha256 !== seen.bodySha256) throw new GatewayError('IDEMPOTENCY_CONFLICT');
+      return replay(r, res, seen.receiptId);
+    }
+    const opened = await deps.jose.openRecords(body.trim(), caller.id);
+    await upload(r, req, res, { source: caller.id, kind: opened.kind, key, envelope: 'jose', fileName: 'records.jwe', bytes: [Buffer.from(body)] });
+  });
+
   router.get('/v1/receipts/:id', ...auth, async (req, res) => {
     const file = await deps.store.getFile(String(req.params.id));
     // Another source's receipt is not found, rather than forbidden: its existence is not ours to tell.
@@ -54,7 +71,7 @@ export function sourceRoutes(r: SourceRouteDeps): Router {
 
 async function upload(
   r: SourceRouteDeps, req: Request, res: Response,
-  u: { source: string; kind: RecordKind; key: string; envelope: 'pgp' | 'jose'; fileName: string },
+  u: { source: string; kind: RecordKind; key: string; envelope: 'pgp' | 'jose'; fileName: string; bytes?: AsyncIterable<Uint8Array> | Iterable<Uint8Array> },
 ): Promise<void> {
   const { deps } = r;
   const source = deps.config.sources[u.source]!;
@@ -62,7 +79,7 @@ async function upload(
   const maxBytes = u.envelope === 'jose' ? deps.config.api.maxJoseBytes : Math.min(deps.config.api.maxUploadBytes, deps.config.limits.maxFileBytes);
 
   // A key seen before: the same body replays the first answer; another body is a conflict.
-  const seen = await deps.store.findIdempotencyKey(u.source, u.key);
+  const seen = u.bytes === undefined ? await deps.store.findIdempotencyKey(u.source, u.key) : null;
   if (seen !== null) {
     const sha256 = await hashBody(req, maxBytes);
     if (sha256 !== seen.bodySha256) throw new GatewayError('IDEMPOTENCY_CONFLICT');
@@ -71,7 +88,7 @@ async function upload(
 
   let receipt: Awaited<ReturnType<typeof receiveDelivery>>;
   try {
-    receipt = await receiveDelivery(deps, { source: u.source, kind: u.kind, channel: 'api', envelope: u.envelope, fileName: u.fileName, bytes: req, maxBytes });
+    receipt = await receiveDelivery(deps, { source: u.source, kind: u.kind, channel: 'api', envelope: u.envelope, fileName: u.fileName, bytes: toAsync(u.bytes ?? req), maxBytes });
   } catch (e) {
     if (e instanceof GatewayError && e.code === 'SPOOL_TOO_LARGE') throw new GatewayError('REQUEST_TOO_LARGE', { maxBytes }, { cause: e });
     throw e;
@@ -105,6 +122,10 @@ async function replay(r: SourceRouteDeps, res: Response, receiptId: string): Pro
 /** A rejected file is still an acknowledgement, but not a success: 422 lets clients branch on status alone. */
 function sendAck(res: Response, ack: Ack): void {
   res.status(ack.status === 'rejected' ? 422 : 200).json(ack);
+}
+
+async function* toAsync(bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* bytes;
 }
 
 function pending(receiptId: string) {
