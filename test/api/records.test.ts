@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompactEncrypt, CompactSign, importJWK, type JWK } from 'jose';
+import nodeJose from 'node-jose';
 import { describe, expect, it } from 'vitest';
 import { keysDir } from '../helpers/gpg.js';
 import { placementRow } from '../helpers/files.js';
@@ -68,5 +69,17 @@ describe('POST /v1/records', () => {
     expect(json).toMatchObject({ status: 'committed' });
     expect(findLeaks(JSON.stringify(json))).toEqual([]);
     expect(findLeaks(t.logs.text)).toEqual([]);
+  });
+});
+
+describe('node-jose clients', () => {
+  it('can send a record batch made with node-jose (ECDH-ES+A256KW, ES256)', async () => {
+    const signing = await nodeJose.JWK.asKey(JSON.parse(readFileSync(join(keysDir, 'demo-bank.jwk.json'), 'utf8')) as object);
+    const jws = await nodeJose.JWS.createSign({ format: 'compact', fields: { alg: 'ES256' } }, signing).update(JSON.stringify({ kind: 'placement', records: [placementRow('NJ-1')] })).final();
+    const gateway = await nodeJose.JWK.asKey((JSON.parse(readFileSync(join(keysDir, 'gateway.jwks.pub.json'), 'utf8')) as { keys: Array<{ alg: string }> }).keys.find((k) => k.alg === 'ECDH-ES+A256KW')!);
+    const jwe = await nodeJose.JWE.createEncrypt({ format: 'compact', contentAlg: 'A256GCM', fields: { alg: 'ECDH-ES+A256KW' } }, gateway).update(String(jws)).final();
+    const res = await fetch(`${t.url}/v1/records`, { method: 'POST', body: String(jwe), headers: { authorization: `Bearer ${apiKey('demo-bank')}`, 'idempotency-key': 'node-jose-0001', 'content-type': 'application/jose' } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'committed', counts: { accepted: 1 } });
   });
 });
