@@ -77,7 +77,7 @@ describe('node-jose clients', () => {
     const signing = await nodeJose.JWK.asKey(JSON.parse(readFileSync(join(keysDir, 'demo-bank.jwk.json'), 'utf8')) as object);
     const jws = await nodeJose.JWS.createSign({ format: 'compact', fields: { alg: 'ES256' } }, signing).update(JSON.stringify({ kind: 'placement', records: [placementRow('NJ-1')] })).final() as unknown as string; // compact format: a string
     const gateway = await nodeJose.JWK.asKey((JSON.parse(readFileSync(join(keysDir, 'gateway.jwks.pub.json'), 'utf8')) as { keys: Array<{ alg: string }> }).keys.find((k) => k.alg === 'ECDH-ES+A256KW')!);
-    const jwe = await nodeJose.JWE.createEncrypt({ format: 'compact', contentAlg: 'A256GCM', fields: { alg: 'ECDH-ES+A256KW' } }, gateway).update(jws).final() as unknown as string;
+    const jwe = await nodeJose.JWE.createEncrypt({ format: 'compact', contentAlg: 'A256GCM', fields: { alg: 'ECDH-ES+A256KW' } }, gateway).update(jws).final();
     const res = await fetch(`${t.url}/v1/records`, { method: 'POST', body: jwe, headers: { authorization: `Bearer ${apiKey('demo-bank')}`, 'idempotency-key': 'node-jose-0001', 'content-type': 'application/jose' } });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'committed', counts: { accepted: 1 } });
