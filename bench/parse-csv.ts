@@ -16,22 +16,12 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parse as csvParse } from 'csv-parse';
 import { parseDelimitedRows } from '../src/parse/csv.js';
+import { seededRandom } from '../src/demo/sample-placements.js';
 
 const { values } = parseArgs({ options: { mb: { type: 'string', default: '200' }, runs: { type: 'string', default: '3' } } });
 const targetBytes = Number(values.mb) * 1e6;
 const runs = Number(values.runs);
 const chunkBytes = 64 * 1024;
-
-/** A small seeded PRNG (mulberry32): the same file on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const columns = [
   'account_ref', 'debt_type', 'original_creditor', 'account_open_date', 'delinquency_date', 'charge_off_date', 'balance', 'principal',

@@ -1,49 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { parseNdjsonLines, type NdjsonLine, type NdjsonOptions } from '../../src/parse/ndjson.js';
+import { bytesOf, chunkings, streamOf } from '../helpers/chunks.js';
 
 const ndjson: NdjsonOptions = { maxRecordBytes: 64 * 1024 };
 const SENTINEL = 'SENTINEL-123-45-6789';
-
-function bytesOf(input: string | Array<string | number[]>): Uint8Array {
-  if (typeof input === 'string') return new TextEncoder().encode(input);
-  return Buffer.concat(input.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part))));
-}
-
-/** A small seeded PRNG (mulberry32), so a failing chunking can be reproduced. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * The ways to cut `bytes` into chunks that chunk-boundary bugs (a CRLF or a multi-byte character
- * split in two) would notice: whole; in two at every possible offset; one byte at a time; random small sizes.
- */
-function chunkings(bytes: Uint8Array): Array<{ name: string; chunks: Uint8Array[] }> {
-  const out = [{ name: 'whole', chunks: [bytes] }];
-  for (let cut = 1; cut < bytes.length; cut++) out.push({ name: `cut at ${cut}`, chunks: [bytes.subarray(0, cut), bytes.subarray(cut)] });
-  out.push({ name: '1-byte chunks', chunks: Array.from(bytes, (_, i) => bytes.subarray(i, i + 1)) });
-  for (let seed = 1; seed <= 5; seed++) {
-    const random = seededRandom(seed);
-    const chunks: Uint8Array[] = [];
-    for (let i = 0; i < bytes.length; ) {
-      const size = 1 + Math.floor(random() * 7);
-      chunks.push(bytes.subarray(i, i + size));
-      i += size;
-    }
-    out.push({ name: `random sizes (seed ${seed})`, chunks });
-  }
-  return out;
-}
-
-async function* streamOf(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
-  for (const chunk of chunks) yield chunk;
-}
 
 async function parseAll(chunks: Uint8Array[], options: NdjsonOptions = ndjson): Promise<NdjsonLine[]> {
   const lines: NdjsonLine[] = [];
