@@ -9,6 +9,8 @@ import { apiKey, useTestApp } from '../helpers/app.js';
 // A 1 MiB upload limit, so that the size test stays small; the same check guards the 1 GiB default.
 const t = useTestApp((raw) => {
   (raw as Record<string, unknown>).api = { maxUploadBytes: 1024 * 1024 };
+  // demo-agency may send placements only.
+  raw.sources['demo-agency']!.allowedKinds = ['placement'];
 });
 const bank = apiKey('demo-bank');
 
@@ -74,6 +76,14 @@ describe('POST /v1/files', () => {
     expect((await upload('x', { key: 'key-auth-0001', auth: 'wrong-key-wrong-key-wrong' })).res.status).toBe(401);
     expect((await upload('x', { key: 'key-auth-0001', auth: apiKey('demo-collector') })).json).toMatchObject({ code: 'AUTH_FORBIDDEN' });
     expect((await upload('x')).json).toMatchObject({ code: 'IDEMPOTENCY_KEY_REQUIRED' });
+    expect(await t.deps.store.fileCounts()).toEqual(before);
+  });
+
+  it('answers 403 KIND_NOT_ALLOWED when a source sends a kind its configuration does not allow, storing nothing', async () => {
+    const before = await t.deps.store.fileCounts();
+    const { res, json } = await upload('x', { key: 'key-kind-00001', kind: 'recall', auth: apiKey('demo-agency') });
+    expect(res.status).toBe(403);
+    expect(json).toMatchObject({ code: 'KIND_NOT_ALLOWED' });
     expect(await t.deps.store.fileCounts()).toEqual(before);
   });
 
