@@ -48,7 +48,8 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process
 
 const base = timed('gpg', ['--homedir', home, '--batch', '--quiet', '--trust-model', 'always', '--decrypt', '--output', '/dev/null', encrypted]);
 const dataDir = join(work, 'data');
-const gateway = timed(process.execPath, [join(root, 'bin', 'veilgate.js'), 'ingest', '--source', 'demo-bank', '--kind', 'placement', '--data-dir', dataDir, encrypted]);
+// The entry itself (not `node entry`), so that its shebang's flags apply as they do for `npx veilgate`.
+const gateway = timed(join(root, 'bin', 'veilgate.js'), ['ingest', '--source', 'demo-bank', '--kind', 'placement', '--data-dir', dataDir, encrypted]);
 if (gateway.status !== 0) {
   console.error(gateway.stderr);
   throw new Error(`veilgate ingest exited ${gateway.status}`);
