@@ -43,7 +43,7 @@ export async function buildDeps(config: Config, options: { clock: Clock; log: Lo
     store,
     keys,
     tokeniser: new Tokeniser(keys),
-    vault: new Vault(keys, store),
+    vault: new Vault(keys, store, config.limits.subjectKeyCacheEntries),
     policy: buildPolicy(config.minimisation),
     clock: options.clock,
     log: options.log,

@@ -71,6 +71,7 @@ export interface Limits {
   readonly maxAckErrors: number;
   readonly leaseTtlMs: number;
   readonly decryptReadChunkBytes: number;
+  readonly subjectKeyCacheEntries: number;
 }
 
 export interface Config {

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { RecordKind } from '../config/types.js';
 import type { Deps } from '../deps.js';
 import { rejection } from '../errors/gateway-error.js';
@@ -15,6 +16,8 @@ export interface BatchContext {
   /** Field → records it was dropped from; grows as batches pass. */
   dropped: Map<string, number>;
   today: Date;
+  /** Data keys made for this file's new subjects (bounded; see Vault.dataKeys). */
+  pendingKeys: Map<string, KeyObject>;
 }
 
 /**
@@ -65,7 +68,7 @@ export async function processBatch(deps: Deps, batch: readonly RawRecord[], ctx:
   });
 
   const needKeys = ready.filter((r) => r.subjectToken !== null && Object.keys(r.m.vault).length > 0).map((r) => r.subjectToken!);
-  const dataKeys = await deps.vault.dataKeys(needKeys);
+  const { keys: dataKeys, created } = await deps.vault.dataKeys(needKeys, ctx.pendingKeys);
 
   const staged: StagedRecord[] = ready.map(({ m, accountToken, subjectToken, tokens }) => {
     const data: Record<string, string> = { ...m.keep, ...m.last4Clear, ...tokens };
@@ -81,7 +84,40 @@ export async function processBatch(deps: Deps, batch: readonly RawRecord[], ctx:
   });
 
   findings.sort((a, b) => a.record - b.record);
-  await deps.store.stage(ctx.lease, staged, findings);
+  await deps.store.stage(ctx.lease, staged, findings, created);
+}
+
+/**
+ * Before the commit: where this file's key for a subject lost to a key committed meanwhile by another
+ * file, or the file made two keys for one subject, reseal the affected records under the key kept.
+ */
+export async function settleSubjectKeys(deps: Deps, lease: Lease): Promise<void> {
+  const conflicts = await deps.store.subjectKeyConflicts(lease.receiptId);
+  if (conflicts.length === 0) return;
+  const keep = new Map<string, Buffer | null>();
+  const final = new Map<string, { wrapped: Buffer; candidates: Buffer[] }>();
+  for (const c of conflicts) {
+    const wrapped = c.committed ?? c.staged[0]!;
+    keep.set(c.subjectToken, c.committed === null ? wrapped : null);
+    final.set(c.subjectToken, { wrapped, candidates: c.staged.filter((k) => !k.equals(wrapped)) });
+  }
+  const resealed: Array<{ recordNo: number; vault: Buffer }> = [];
+  for (const r of await deps.store.recordsOfSubjects(lease.receiptId, [...final.keys()])) {
+    if (r.vault === null) continue;
+    const { wrapped, candidates } = final.get(r.subjectToken)!;
+    const opened = [wrapped, ...candidates].map((k) => tryOpen(deps, k, r.subjectToken, r.vault!)).find((v) => v !== null);
+    if (opened === undefined) throw new Error('a staged record opens under none of its subject keys');
+    resealed.push({ recordNo: r.recordNo, vault: deps.vault.sealWithWrapped(wrapped, r.subjectToken, opened.values) });
+  }
+  await deps.store.settleSubjectKeys(lease, resealed, keep);
+}
+
+function tryOpen(deps: Deps, wrapped: Buffer, subjectToken: string, sealed: Buffer): { values: Record<string, string> } | null {
+  try {
+    return { values: deps.vault.openWithWrapped(wrapped, subjectToken, sealed) };
+  } catch {
+    return null;
+  }
 }
 
 /** After the last batch: a second placement or recall of the same account in one file is rejected. */

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Deps } from '../deps.js';
@@ -11,7 +12,7 @@ import type { FileRow, Lease } from '../store/store.js';
 import { recordSchemas } from '../validate/schemas.js';
 import { committedAck, rejectedAck, type Ack } from './ack.js';
 import { isFinal } from './file-states.js';
-import { processBatch, rejectRepeatedAccounts } from './process-batch.js';
+import { processBatch, rejectRepeatedAccounts, settleSubjectKeys } from './process-batch.js';
 
 export interface Progress {
   records: number;
@@ -53,7 +54,7 @@ export async function processFile(deps: Deps, receiptId: string, onProgress?: (p
 
 /** Reads the whole file into staging; returns what the open stage learned once integrity was proven. */
 async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTally, onProgress?: (p: Progress) => void): Promise<{ signerKeyId: string | null; plaintextBytes: number }> {
-  const ctx = { source: file.source, kind: file.kind, lease, dropped: tally.droppedFields, today: deps.clock.now() };
+  const ctx = { source: file.source, kind: file.kind, lease, dropped: tally.droppedFields, today: deps.clock.now(), pendingKeys: new Map<string, KeyObject>() };
   const progress: Progress = { records: 0, plaintextBytes: 0 };
   const stage = async (records: AsyncIterable<RawRecord[]>) => {
     for await (const batch of batches(records, deps.config.limits.stagingBatchRecords)) {
@@ -130,14 +131,21 @@ async function commit(
     records: tally.totals.dataRows, rejectedRecords: counts.rejectedRecords, warnings: counts.warnings,
     controlTotals, dropped: tally.droppedFields, errors, warningList, truncated: counts.errors > limit || counts.warnings > limit,
   });
-  const committed = await deps.store.commitFile(lease, JSON.stringify(ack), deps.clock.now().toISOString(), {
+  const audit = {
     actor: 'gateway', action: file.kind === 'recall' ? 'file.committed.recall' : 'file.committed', target: file.receiptId,
     details: {
       source: file.source, kind: file.kind, signerKeyId: opened.signerKeyId, plaintextBytes: opened.plaintextBytes,
       records: ack.counts.records, accepted: ack.counts.accepted, rejected: ack.counts.rejected, droppedFields: Object.keys(ack.dropped_fields),
     },
-  });
-  if (!committed) throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: file.receiptId });
+  };
+  // A file that met a subject another file was committing at the same time settles its keys and tries
+  // again; each round only follows another commit, so this ends.
+  let outcome: Awaited<ReturnType<Deps['store']['commitFile']>> = 'subject-key-conflict';
+  for (let round = 0; outcome === 'subject-key-conflict' && round < 10; round++) {
+    await settleSubjectKeys(deps, lease);
+    outcome = await deps.store.commitFile(lease, JSON.stringify(ack), deps.clock.now().toISOString(), audit);
+  }
+  if (outcome !== 'committed') throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: file.receiptId, outcome });
   log.info({ records: ack.counts.records, accepted: ack.counts.accepted, rejected: ack.counts.rejected }, 'file committed');
   return ack;
 }

@@ -68,8 +68,12 @@ export interface FileStore {
   claimFile(receiptId: string, owner: string, nowMs: number, ttlMs: number, ownerIsDead: (owner: string) => boolean): Promise<Lease | null>;
   /** Extends a lease; false when it was lost. */
   renewLease(lease: Lease, nowMs: number, ttlMs: number): Promise<boolean>;
-  /** Makes a file's staged records visible, atomically, with its ack and audit entry. False when the lease was lost. */
-  commitFile(lease: Lease, ack: string, finishedAt: string, audit: AuditDraft): Promise<boolean>;
+  /**
+   * Makes a file's staged records visible, atomically, with its ack and audit entry, and makes its new
+   * subject keys everyone's. `subject-key-conflict`: another file committed a key for one of this
+   * file's new subjects meanwhile; reconcile (`subjectKeyConflicts`, `settleSubjectKeys`) and commit again.
+   */
+  commitFile(lease: Lease, ack: string, finishedAt: string, audit: AuditDraft): Promise<'committed' | 'lease-lost' | 'subject-key-conflict'>;
   /** Ends a file `rejected`: staged rows are deleted, the ack stored. False when the lease was lost. */
   rejectFile(lease: Lease, ack: string, fileErrorCode: string, finishedAt: string, audit: AuditDraft): Promise<boolean>;
   /** Files not in a final state (for recovery on start). */
@@ -95,10 +99,19 @@ export interface StagedFinding extends Rejection {
 
 export interface StagingStore {
   /**
-   * Appends records and findings of a file under its lease.
+   * Appends records, findings and the data keys made for new subjects of a file, under its lease.
    * @throws GatewayError PIPELINE_LEASE_LOST
    */
-  stage(lease: Lease, records: readonly StagedRecord[], findings: readonly StagedFinding[]): Promise<void>;
+  stage(lease: Lease, records: readonly StagedRecord[], findings: readonly StagedFinding[], newSubjectKeys?: ReadonlyMap<string, Buffer>): Promise<void>;
+  /**
+   * Subjects for which this file staged a key that is not the one to keep: a key committed meanwhile
+   * by another file, or two keys staged by this file (a subject met again after its key left the cache).
+   */
+  subjectKeyConflicts(receiptId: string): Promise<SubjectKeyConflict[]>;
+  /** This file's staged records of these subjects (to reseal). */
+  recordsOfSubjects(receiptId: string, subjectTokens: readonly string[]): Promise<Array<{ recordNo: number; subjectToken: string; vault: Buffer | null }>>;
+  /** Replaces resealed vaults and leaves one staged key per subject (none where a committed key is kept). */
+  settleSubjectKeys(lease: Lease, resealed: ReadonlyArray<{ recordNo: number; vault: Buffer }>, keep: ReadonlyMap<string, Buffer | null>): Promise<void>;
   /**
    * At the end of a file: removes every placement or recall after the first for the same account
    * and returns their record numbers (to be rejected ACCOUNT_REF_DUPLICATE).
@@ -111,6 +124,13 @@ export interface StagingStore {
   countStagedRecords(receiptId: string): Promise<number>;
   /** A file's stored records as stored (tokens, kept fields, vault ciphertext), by record number. */
   listRecords(receiptId: string, limit: number): Promise<StagedRecord[]>;
+}
+
+export interface SubjectKeyConflict {
+  subjectToken: string;
+  /** The committed key, which wins, or null when only this file's staged keys disagree. */
+  committed: Buffer | null;
+  staged: Buffer[];
 }
 
 /** The committed history of an account that later records are checked against. */

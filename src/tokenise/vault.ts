@@ -4,10 +4,15 @@ import type { KeyRing } from '../keys/keyring.js';
 
 /** Where wrapped subject data keys live (a narrow slice of the store). */
 export interface SubjectKeyStore {
-  /** Wrapped keys of the subjects that have one. */
+  /** Wrapped keys of the subjects that have a committed one. */
   getSubjectKeys(subjectTokens: readonly string[]): Promise<Map<string, Buffer>>;
-  /** Inserts keys for subjects that have none yet and returns the key now on record for each (first writer wins). */
-  ensureSubjectKeys(candidates: ReadonlyMap<string, Buffer>): Promise<Map<string, Buffer>>;
+}
+
+/** The data keys a batch of one file needs: found (committed) or made for this file (to be staged with it). */
+export interface FileDataKeys {
+  keys: Map<string, KeyObject>;
+  /** Subject token → wrapped key, made for subjects that had none: stage them with the records. */
+  created: Map<string, Buffer>;
 }
 
 const sealFormat = 1;
@@ -35,39 +40,47 @@ export class Vault {
     this.#keks = new Map([...keys.vaultKeys].map(([version, key]) => [version, createSecretKey(key)]));
   }
 
-  /** The data key of each subject, creating keys for new subjects. */
-  async dataKeys(subjectTokens: Iterable<string>): Promise<Map<string, KeyObject>> {
-    const out = new Map<string, KeyObject>();
+  /**
+   * The data keys of one file's subjects. Keys made for new subjects stay pending with the file (they
+   * become everyone's only when the file commits), so a rejected file can leave no key in use elsewhere.
+   * @param pending this file's keys so far (bounded by `cacheEntries`; a subject met again after its
+   *   key was evicted gets a second key, which the commit reconciles).
+   */
+  async dataKeys(subjectTokens: Iterable<string>, pending: Map<string, KeyObject>): Promise<FileDataKeys> {
+    const keys = new Map<string, KeyObject>();
+    const created = new Map<string, Buffer>();
     const missing: string[] = [];
     for (const token of new Set(subjectTokens)) {
-      const cached = this.#cache.get(token);
-      if (cached !== undefined) out.set(token, cached);
+      const known = this.#cache.get(token) ?? pending.get(token);
+      if (known !== undefined) keys.set(token, known);
       else missing.push(token);
     }
-    if (missing.length === 0) return out;
+    if (missing.length === 0) return { keys, created };
     const found = await this.store.getSubjectKeys(missing);
-    const fresh = new Map<string, { dek: Buffer; wrapped: Buffer }>();
     for (const token of missing) {
-      if (found.has(token)) continue;
-      const dek = this.#random.take(32);
-      fresh.set(token, { dek, wrapped: this.wrap(dek) });
-    }
-    if (fresh.size > 0) {
-      const stored = await this.store.ensureSubjectKeys(new Map([...fresh].map(([token, f]) => [token, f.wrapped])));
-      for (const [token, wrapped] of stored) {
-        const mine = fresh.get(token)!;
-        // Ours won (the usual case): no need to unwrap what we just made. Another writer's won: use theirs.
-        const dek = wrapped.equals(mine.wrapped) ? createSecretKey(mine.dek) : this.#unwrapKey(wrapped);
-        this.#remember(token, dek);
-        out.set(token, dek);
+      const wrapped = found.get(token);
+      if (wrapped !== undefined) {
+        const dek = this.#unwrapKey(wrapped);
+        this.#remember(this.#cache, token, dek);
+        keys.set(token, dek);
+        continue;
       }
+      const raw = this.#random.take(32);
+      const dek = createSecretKey(raw);
+      created.set(token, this.wrap(raw));
+      this.#remember(pending, token, dek);
+      keys.set(token, dek);
     }
-    for (const [token, wrapped] of found) {
-      const dek = this.#unwrapKey(wrapped);
-      this.#remember(token, dek);
-      out.set(token, dek);
-    }
-    return out;
+    return { keys, created };
+  }
+
+  /** Opens a sealed value with a wrapped key (reconciling keys at commit). */
+  openWithWrapped(wrapped: Buffer, subjectToken: string, sealed: Buffer): Record<string, string> {
+    return this.open(this.#unwrapKey(wrapped), subjectToken, sealed);
+  }
+
+  sealWithWrapped(wrapped: Buffer, subjectToken: string, values: Readonly<Record<string, string>>): Buffer {
+    return this.seal(this.#unwrapKey(wrapped), subjectToken, values);
   }
 
   seal(dek: KeyObject, subjectToken: string, values: Readonly<Record<string, string>>): Buffer {
@@ -112,8 +125,8 @@ export class Vault {
     return createSecretKey(this.unwrap(wrapped));
   }
 
-  #remember(token: string, dek: KeyObject): void {
-    if (this.#cache.size >= this.cacheEntries) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(token, dek);
+  #remember(map: Map<string, KeyObject>, token: string, dek: KeyObject): void {
+    if (map.size >= this.cacheEntries) map.delete(map.keys().next().value!);
+    map.set(token, dek);
   }
 }

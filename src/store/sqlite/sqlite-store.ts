@@ -10,7 +10,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { FileState } from '../../pipeline/file-states.js';
 import { isFinal } from '../../pipeline/file-states.js';
 import { sqliteMigrations } from '../migrations/sqlite.js';
-import type { AccountState, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store } from '../store.js';
+import type { AccountState, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
 
 interface FileDbRow {
   receipt_id: string; source: string; kind: RecordKind; channel: FileRow['channel']; envelope: FileRow['envelope']; file_name: string; sha256: string;
@@ -90,6 +90,7 @@ export class SqliteStore implements Store {
       // Whatever an earlier attempt staged is discarded: the file is replayed from the spool.
       this.#st.clearRecords.run(receiptId);
       this.#st.clearFindings.run(receiptId);
+      this.#st.clearStagedKeys.run(receiptId);
       return { receiptId, owner, token };
     }).immediate();
   }
@@ -98,16 +99,47 @@ export class SqliteStore implements Store {
     return this.#st.renew.run({ receipt_id: lease.receiptId, token: lease.token, until: nowMs + ttlMs }).changes === 1;
   }
 
-  async commitFile(lease: Lease, ack: string, finishedAt: string, audit: AuditDraft): Promise<boolean> {
-    return this.#db.transaction((): boolean => {
+  async commitFile(lease: Lease, ack: string, finishedAt: string, audit: AuditDraft): Promise<'committed' | 'lease-lost' | 'subject-key-conflict'> {
+    return this.#db.transaction((): 'committed' | 'lease-lost' | 'subject-key-conflict' => {
+      // Checked inside the write transaction: no other commit can slip in between check and insert.
+      if (this.#st.committedKeyConflict.get(lease.receiptId) !== undefined) return 'subject-key-conflict';
       const changed = this.#st.commit.run({ receipt_id: lease.receiptId, token: lease.token, ack, finished_at: finishedAt }).changes;
-      if (changed !== 1) return false;
+      if (changed !== 1) return 'lease-lost';
       const { commit_seq: seq } = this.#st.commitSeqOf.get(lease.receiptId) as { commit_seq: number };
-      // In account-token order, so that each page of the accounts index is written once per commit.
+      // In token order, so that each page of the accounts and subjects indexes is written once per commit.
       this.#st.upsertPlacedAccounts.run({ receipt_id: lease.receiptId, seq });
       this.#st.markRecalledAccounts.run({ receipt_id: lease.receiptId, seq });
+      this.#st.publishSubjectKeys.run({ receipt_id: lease.receiptId, at: finishedAt });
+      this.#st.clearStagedKeys.run(lease.receiptId);
       this.#appendInTx([audit]);
-      return true;
+      return 'committed';
+    }).immediate();
+  }
+
+  async subjectKeyConflicts(receiptId: string): Promise<SubjectKeyConflict[]> {
+    const rows = this.#st.stagedKeyConflicts.all({ receipt_id: receiptId }) as Array<{ subject_token: string; committed: Buffer | null; wrapped_key: Buffer }>;
+    const out = new Map<string, SubjectKeyConflict>();
+    for (const r of rows) {
+      const c = out.get(r.subject_token) ?? { subjectToken: r.subject_token, committed: r.committed, staged: [] };
+      c.staged.push(r.wrapped_key);
+      out.set(r.subject_token, c);
+    }
+    return [...out.values()];
+  }
+
+  async recordsOfSubjects(receiptId: string, subjectTokens: readonly string[]): Promise<Array<{ recordNo: number; subjectToken: string; vault: Buffer | null }>> {
+    const rows = this.#st.recordsOfSubjects.all(receiptId, JSON.stringify(subjectTokens)) as Array<{ record_no: number; subject_token: string; vault: Buffer | null }>;
+    return rows.map((r) => ({ recordNo: r.record_no, subjectToken: r.subject_token, vault: r.vault }));
+  }
+
+  async settleSubjectKeys(lease: Lease, resealed: ReadonlyArray<{ recordNo: number; vault: Buffer }>, keep: ReadonlyMap<string, Buffer | null>): Promise<void> {
+    this.#db.transaction(() => {
+      this.#assertLease(lease);
+      for (const r of resealed) this.#st.updateVault.run(r.vault, lease.receiptId, r.recordNo);
+      for (const [token, wrapped] of keep) {
+        this.#st.dropStagedKey.run(lease.receiptId, token);
+        if (wrapped !== null) this.#st.insertStagedKey.run(lease.receiptId, token, wrapped);
+      }
     }).immediate();
   }
 
@@ -126,6 +158,7 @@ export class SqliteStore implements Store {
       if (changed !== 1) return false;
       this.#st.clearRecords.run(lease.receiptId);
       this.#st.clearFindings.run(lease.receiptId);
+      this.#st.clearStagedKeys.run(lease.receiptId);
       this.#appendInTx([audit]);
       return true;
     }).immediate();
@@ -141,9 +174,10 @@ export class SqliteStore implements Store {
 
   // ---- staging -----------------------------------------------------------------------------
 
-  async stage(lease: Lease, records: readonly StagedRecord[], findings: readonly StagedFinding[]): Promise<void> {
+  async stage(lease: Lease, records: readonly StagedRecord[], findings: readonly StagedFinding[], newSubjectKeys?: ReadonlyMap<string, Buffer>): Promise<void> {
     return this.#db.transaction(() => {
       this.#assertLease(lease);
+      for (const [token, wrapped] of newSubjectKeys ?? []) this.#st.insertStagedKey.run(lease.receiptId, token, wrapped);
       for (const r of records) this.#st.insertRecord.run(lease.receiptId, r.recordNo, r.kind, r.accountToken, r.subjectToken, r.data, r.vault);
       let previous = -1;
       let seq = 0;
@@ -201,15 +235,6 @@ export class SqliteStore implements Store {
   async getSubjectKeys(subjectTokens: readonly string[]): Promise<Map<string, Buffer>> {
     const rows = this.#st.subjectKeys.all(JSON.stringify(subjectTokens)) as Array<{ subject_token: string; wrapped_key: Buffer }>;
     return new Map(rows.map((r) => [r.subject_token, r.wrapped_key]));
-  }
-
-  async ensureSubjectKeys(candidates: ReadonlyMap<string, Buffer>): Promise<Map<string, Buffer>> {
-    const at = this.#clock.now().toISOString();
-    return this.#db.transaction(() => {
-      for (const [token, wrapped] of candidates) this.#st.insertSubjectKey.run(token, wrapped, at);
-      const rows = this.#st.subjectKeys.all(JSON.stringify([...candidates.keys()])) as Array<{ subject_token: string; wrapped_key: Buffer }>;
-      return new Map(rows.map((r) => [r.subject_token, r.wrapped_key]));
-    }).immediate();
   }
 
   // ---- SFTP deliveries ---------------------------------------------------------------------
@@ -341,7 +366,21 @@ function prepare(db: Database.Database) {
     listRecords: db.prepare('SELECT record_no, kind, account_token, subject_token, data, vault FROM records WHERE receipt_id = ? ORDER BY record_no LIMIT ?'),
     countRecords: db.prepare('SELECT COUNT(*) AS n FROM records WHERE receipt_id = ?'),
     subjectKeys: db.prepare('SELECT subject_token, wrapped_key FROM subjects WHERE subject_token IN (SELECT value FROM json_each(?))'),
-    insertSubjectKey: db.prepare('INSERT OR IGNORE INTO subjects (subject_token, wrapped_key, created_at) VALUES (?, ?, ?)'),
+    insertStagedKey: db.prepare('INSERT INTO staged_subject_keys (receipt_id, subject_token, wrapped_key) VALUES (?, ?, ?)'),
+    dropStagedKey: db.prepare('DELETE FROM staged_subject_keys WHERE receipt_id = ? AND subject_token = ?'),
+    clearStagedKeys: db.prepare('DELETE FROM staged_subject_keys WHERE receipt_id = ?'),
+    committedKeyConflict: db.prepare(`SELECT 1 FROM staged_subject_keys s JOIN subjects t ON t.subject_token = s.subject_token
+      WHERE s.receipt_id = ? AND t.wrapped_key <> s.wrapped_key LIMIT 1`),
+    stagedKeyConflicts: db.prepare(`SELECT s.subject_token, t.wrapped_key AS committed, s.wrapped_key FROM staged_subject_keys s
+      LEFT JOIN subjects t ON t.subject_token = s.subject_token
+      WHERE s.receipt_id = @receipt_id AND (t.wrapped_key <> s.wrapped_key OR s.subject_token IN (
+        SELECT subject_token FROM staged_subject_keys WHERE receipt_id = @receipt_id GROUP BY subject_token HAVING COUNT(*) > 1))
+      ORDER BY s.subject_token, s.id`),
+    publishSubjectKeys: db.prepare(`INSERT INTO subjects (subject_token, wrapped_key, created_at)
+      SELECT subject_token, wrapped_key, @at FROM staged_subject_keys WHERE receipt_id = @receipt_id ORDER BY subject_token
+      ON CONFLICT (subject_token) DO NOTHING`),
+    recordsOfSubjects: db.prepare('SELECT record_no, subject_token, vault FROM records WHERE receipt_id = ? AND subject_token IN (SELECT value FROM json_each(?))'),
+    updateVault: db.prepare('UPDATE records SET vault = ? WHERE receipt_id = ? AND record_no = ?'),
     insertDelivery: db.prepare(`INSERT INTO sftp_deliveries (source, remote_path, kind, size_bytes, mtime_ms, created_at)
       VALUES (@source, @remote_path, @kind, @size_bytes, @mtime_ms, @created_at) ON CONFLICT DO NOTHING`),
     openDelivery: db.prepare('SELECT * FROM sftp_deliveries WHERE source = ? AND remote_path = ? AND size_bytes = ? AND mtime_ms = ? AND finished_at IS NULL'),
