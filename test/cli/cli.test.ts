@@ -106,3 +106,14 @@ describe('veilgate keys init', () => {
     expect(again.stderr).toContain('KEY_EXISTS');
   });
 });
+
+describe('veilgate status', () => {
+  it('reports files by source and state, and the audit head', async () => {
+    const r = await runVeilgate(['status', '--config', ws.configFile]);
+    expect(r.status).toBe(0);
+    const status = JSON.parse(r.stdout) as { sources: Record<string, { files: Record<string, number> }>; audit: { seq: number } };
+    expect(status.sources['demo-bank']!.files.committed).toBeGreaterThanOrEqual(1);
+    expect(status.sources['demo-hospital']).toEqual({ files: {} });
+    expect(status.audit.seq).toBeGreaterThan(0);
+  });
+});

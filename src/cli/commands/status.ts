@@ -3,15 +3,21 @@ import { systemClock } from '../../lib/clock.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { commonOptions, exit, loadFromFlags, parse, writeJson, type Command } from '../io.js';
 
-/** `veilgate status`: files by source and state, and the audit head. */
+/**
+ * `veilgate status`: per source, files by state and (for SFTP sources) deliveries not yet finished;
+ * and the audit head. Read from the database, so it works beside a running `serve`.
+ */
 export const statusCommand: Command = async (argv, io) => {
   const { values } = parse(argv, commonOptions, false);
   const { config } = loadFromFlags(values, io);
   const store = SqliteStore.open(join(config.dataDir, config.storage.sqliteFile), { clock: systemClock, busyTimeoutMs: config.storage.busyTimeoutMs });
   try {
-    const sources: Record<string, Record<string, number>> = {};
-    for (const id of Object.keys(config.sources)) sources[id] = {};
-    for (const row of await store.fileCounts()) (sources[row.source] ??= {})[row.state] = row.count;
+    const sources: Record<string, { files: Record<string, number>; sftp?: { host: string; unfinishedDeliveries: number } }> = {};
+    for (const [id, source] of Object.entries(config.sources)) {
+      sources[id] = { files: {} };
+      if (source.sftp !== undefined) sources[id].sftp = { host: `${source.sftp.host}:${source.sftp.port}`, unfinishedDeliveries: (await store.unfinishedSftpDeliveries(id)).length };
+    }
+    for (const row of await store.fileCounts()) (sources[row.source] ??= { files: {} }).files[row.state] = row.count;
     writeJson(io, { dataDir: config.dataDir, sources, audit: await store.auditHead() });
     return exit.ok;
   } finally {
