@@ -3,6 +3,7 @@ import { buildDeps } from '../../deps.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { systemClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/log.js';
+import { startSftpPollers } from '../../ingest/sftp-poller.js';
 import { startRecovery } from '../../pipeline/recovery.js';
 import { commonOptions, exit, loadFromFlags, parse, type Command } from '../io.js';
 
@@ -22,7 +23,8 @@ export const serveCommand: Command = async (argv, io) => {
   const app = buildApp(deps);
   const { url } = await app.listen(port);
   const recovery = startRecovery(deps, 30_000);
-  log.info({ url }, 'listening');
+  const pollers = startSftpPollers(deps);
+  log.info({ url, sftpSources: Object.keys(pollers.status()) }, 'listening');
   io.stderr.write(`veilgate listening on ${url}\n`);
 
   await new Promise<void>((resolve) => {
@@ -34,6 +36,7 @@ export const serveCommand: Command = async (argv, io) => {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await app.close();
+  await pollers.stop();
   await recovery.stop();
   await deps.store.close();
   log.info('stopped');
