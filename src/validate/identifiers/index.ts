@@ -1,3 +1,5 @@
+// Identifier validators: pure functions over strings, no Veilgate types. Each returns a boolean (or a parsed
+// value / null) and never throws; none of them reports the value it was given.
 export { luhnValid, isValidCardNumber, normaliseCardNumber } from './luhn.js';
 export { isValidIban, normaliseIban } from './iban.js';
 export { isValidSsn, normaliseSsn } from './ssn.js';
@@ -7,6 +9,9 @@ export { isValidAbaRouting } from './aba-routing.js';
 export { isValidBankAccountNumber } from './bank-account.js';
 export { isValidE164 } from './e164.js';
 export { isValidEmail } from './email.js';
-export { parseIsoDate, isoDateToDayNumber, ageInYears, daysInMonth } from './iso-date.js';
+export {
+  type IsoDate, parseIsoDate, isoDateToDayNumber, ageInYears,
+  isLeapYear, daysInMonth, isCalendarDate, calendarDateToDayNumber, utcDayNumber,
+} from './iso-date.js';
 export { isIso4217 } from './currency.js';
 export { isIso3166Alpha2 } from './country.js';
