@@ -224,6 +224,11 @@ class SourcePoller {
     } catch (err) {
       if (session.closed) throw err;
       const remoteName = posix.basename(remotePath);
+      if (isGatewayError(err, 'PIPELINE_BUSY')) {
+        // Another worker (the recovery loop, another replica) is processing its receipt right now: not a failure.
+        this.#log.info({ remoteName }, 'sftp file is being processed by another worker; taken next cycle');
+        return;
+      }
       if (isGatewayError(err)) this.#log.warn({ err, remoteName }, 'sftp file left for the next cycle');
       else this.#log.error({ err, remoteName }, 'sftp file failed with an unexpected error; left for the next cycle');
       problems.push(isGatewayError(err) ? err.code : 'INTERNAL');
@@ -372,23 +377,38 @@ class SourcePoller {
 
   /**
    * Writes `<name><suffix>` through a temp name and a rename, so the creditor never sees half a file.
-   * If the name exists, it is ours when it is newer than the delivered file (written before a crash,
-   * ahead of markSftpAckWritten): skip it. Otherwise it is the ack of an earlier file of the same name
-   * that the creditor has not collected; it is left alone and this ack goes to `<name>.<receiptId><suffix>`.
-   * (SFTP v3 mtimes have whole seconds: both times are the server's, so clocks never need to agree.)
+   * SFTP v3 rename never overwrites: if the name is taken, the file there is ours when it is newer
+   * than the delivered file (written before a crash, ahead of markSftpAckWritten): keep it. Otherwise
+   * it is the ack of an earlier file of the same name that the creditor has not collected; it is left
+   * alone and this ack goes to `<name>.<receiptId><suffix>`. (SFTP v3 mtimes have whole seconds; both
+   * are the server's, so no clocks need to agree.)
    */
   async #putOnce(session: SftpSession, delivery: SftpDelivery, dir: string, name: string, suffix: string, receiptId: string, make: () => Promise<Uint8Array>, log: Logger): Promise<void> {
-    let target = posix.join(dir, `${name}${suffix}`);
-    const existing = await session.stat(target);
-    if (existing !== null) {
-      if (existing.mtimeMs > delivery.mtimeMs) return;
-      target = posix.join(dir, `${name}.${receiptId}${suffix}`);
-      if ((await session.stat(target)) !== null) return;
-    }
-    const temp = posix.join(dir, `.${posix.basename(target)}.part`);
+    const primary = posix.join(dir, `${name}${suffix}`);
+    const temp = posix.join(dir, `.${name}${suffix}.part`);
     await session.writeFile(temp, await make());
-    await session.rename(temp, target);
-    log.info({ ackName: posix.basename(target) }, 'sftp ack written');
+    const placed = await session.rename(temp, primary).then(() => true, (err: unknown) => {
+      if (session.closed) throw err;
+      return false;
+    });
+    if (placed) {
+      log.info({ ackName: posix.basename(primary) }, 'sftp ack written');
+      return;
+    }
+    const existing = await session.stat(primary);
+    if (existing === null) {
+      // The rename failed for another reason: once more, to succeed or to say why.
+      await session.rename(temp, primary);
+      log.info({ ackName: posix.basename(primary) }, 'sftp ack written');
+      return;
+    }
+    const alternate = posix.join(dir, `${name}.${receiptId}${suffix}`);
+    if (existing.mtimeMs > delivery.mtimeMs || (await session.stat(alternate)) !== null) {
+      await session.remove(temp);
+      return;
+    }
+    await session.rename(temp, alternate);
+    log.info({ ackName: posix.basename(alternate) }, 'sftp ack written');
   }
 
   /**

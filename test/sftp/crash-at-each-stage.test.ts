@@ -73,7 +73,7 @@ describe('the gateway SIGKILLed at each stage of taking SFTP files', () => {
     expect(first.stderr()).toContain(`crashing at ${stage}`);
 
     // The restart: a fresh gateway over the same data folder, with the recovery of unfinished files as `serve` runs it.
-    const { deps } = await workspaceDeps(ws);
+    const { deps, logs } = await workspaceDeps(ws);
     const recovery = startRecovery(deps, 1000);
     const pollers = startSftpPollers(deps);
     try {
@@ -87,6 +87,10 @@ describe('the gateway SIGKILLed at each stage of taking SFTP files', () => {
       await deps.store.close();
     }
 
+    if (stage === 'spooled') {
+      // The bytes spooled and recorded before the crash are linked, not received a second time as a duplicate.
+      expect(logs.parsed().some((l) => l.msg === 'sftp file was spooled by an earlier attempt; linking that receipt')).toBe(true);
+    }
     expect(listDir(inbound)).toEqual(['acks', 'processed']);
     expect(listDir(join(inbound, 'processed'))).toEqual(['a.csv.gpg', 'b.csv.gpg', 'c.csv.gpg']);
     // Exactly one ack per file: no second copy under another name, no temp file left.

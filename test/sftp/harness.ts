@@ -58,10 +58,10 @@ export async function startPollers(ws: Workspace): Promise<RunningPollers> {
 }
 
 /** A creditor's file: a CSV of placement rows, encrypted to the gateway and signed with the real gpg. */
-export async function gpgPlacementFile(gpg: Gpg, dir: string, name: string, refs: string[], options: { signer?: string; rowOverrides?: Record<string, Record<string, string>> } = {}): Promise<string> {
+export async function gpgPlacementFile(gpg: Gpg, dir: string, name: string, refs: string[], options: { signer?: string; rowOverrides?: Record<string, Record<string, string>>; compress?: 'zlib' | 'none' } = {}): Promise<string> {
   const csv = writeCsv(join(dir, `${name}.csv`), refs.map((ref) => placementRow(ref, options.rowOverrides?.[ref])));
   const out = join(dir, name);
-  await gpg.encrypt(csv, out, { signer: options.signer ?? 'demo-bank@example.invalid' });
+  await gpg.encrypt(csv, out, { signer: options.signer ?? 'demo-bank@example.invalid', ...(options.compress === undefined ? {} : { compress: options.compress }) });
   return out;
 }
 

@@ -108,4 +108,24 @@ describe('the SFTP poller against a real OpenSSH sshd', () => {
     expect(query(ws, 'SELECT ack_written, finished_at IS NOT NULL AS finished FROM sftp_deliveries')).toEqual([{ ack_written: 1, finished: 1 }]);
     expect(gw.logs.parsed().some((l) => l.msg === 'sftp file left for the next cycle' && (l.err as { code?: string }).code === 'SFTP_UNAVAILABLE')).toBe(true);
   });
+
+  it('moves a file larger than limits.maxFileBytes to rejected/ without downloading it, and takes the others', async () => {
+    const ws = sftpWorkspace({ 'demo-bank': sftpSection(sshd, 'large') }, (raw) => {
+      raw.limits = { ...raw.limits, maxFileBytes: 4096 };
+    });
+    const local = mkdtempSync(join(tmpdir(), 'vg-sftp-'));
+    const inbound = join(sshd.root, 'large', 'inbound');
+    const refs = Array.from({ length: 60 }, (_, i) => `ACC-L${i}`);
+    copyFileSync(await gpgPlacementFile(gpg, local, 'big.csv.gpg', refs, { compress: 'none' }), join(inbound, 'big.csv.gpg'));
+    copyFileSync(await gpgPlacementFile(gpg, local, 'small.csv.gpg', ['ACC-S1']), join(inbound, 'small.csv.gpg'));
+    const gw = await startPollers(ws);
+    try {
+      await waitUntil(() => listDir(join(inbound, 'rejected')).includes('big.csv.gpg') && listDir(join(inbound, 'processed')).includes('small.csv.gpg'), 'both files moved');
+    } finally {
+      await gw.stop();
+    }
+    expect(query(ws, 'SELECT file_name, state FROM files')).toEqual([{ file_name: 'small.csv.gpg', state: 'committed' }]);
+    expect(gw.logs.parsed().some((l) => l.code === 'SPOOL_TOO_LARGE' && l.remoteName === 'big.csv.gpg')).toBe(true);
+    expect(listDir(join(inbound, 'acks'))).toEqual(['small.csv.gpg.ack.json.gpg']);
+  });
 });
