@@ -1,4 +1,5 @@
 import { calendarDateToDayNumber, isCalendarDate, utcDayNumber } from './iso-date.js';
+import { digitsAt } from './digits.js';
 
 // PRC citizen identification number, GB 11643-1999: 6-digit address code, 8-digit birth date (YYYYMMDD),
 // 3-digit sequence code, 1 check character computed with ISO 7064:1983 MOD 11-2. The weight of position i
@@ -8,17 +9,6 @@ const checkCharCodes = [49, 48, 88, 57, 56, 55, 54, 53, 52, 51, 50] as const; //
 // Product rule: the 18-digit form dates from 1999, so a birth year before 1900 is far likelier a keying error
 // than a holder who was over 99 when it was issued.
 const earliestBirthYear = 1900;
-
-/** Value of `count` ASCII digits at `start`, or -1 if any of them is not a digit. */
-function digitsAt(s: string, start: number, count: number): number {
-  let value = 0;
-  for (let i = start; i < start + count; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    value = value * 10 + d;
-  }
-  return value;
-}
 
 /** The canonical form of a resident ID: a lower-case check character `x` becomes `X`. */
 export function normaliseCnResidentId(s: string): string {

@@ -1,3 +1,4 @@
+import { digitsAt } from './digits.js';
 // Calendar dates in the proleptic Gregorian calendar (ISO 8601-1:2019 §4.2.1), as plain numbers.
 // No Date objects are built while parsing: Date.UTC maps years 0–99 onto 1900–1999, and this runs per field.
 
@@ -44,17 +45,6 @@ export function calendarDateToDayNumber(year: number, month: number, day: number
 /** The UTC calendar day of an instant as a day number; NaN for an invalid Date. */
 export function utcDayNumber(instant: Date): number {
   return Math.floor(instant.getTime() / msPerDay);
-}
-
-/** Value of `count` ASCII digits at `start`, or -1 if any of them is not a digit. */
-function digitsAt(s: string, start: number, count: number): number {
-  let value = 0;
-  for (let i = start; i < start + count; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    value = value * 10 + d;
-  }
-  return value;
 }
 
 /**

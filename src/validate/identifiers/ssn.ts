@@ -1,16 +1,6 @@
+import { digitsAt } from './digits.js';
 // US Social Security numbers: AAA-GG-SSSS. Since SSN randomization (SSA, 25 June 2011) the area no longer
 // encodes a state, but SSA still never issues area 000, 666 or 900–999, group 00 or serial 0000.
-
-/** Value of `count` ASCII digits at `start`, or -1 if any of them is not a digit. */
-function digitsAt(s: string, start: number, count: number): number {
-  let value = 0;
-  for (let i = start; i < start + count; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    value = value * 10 + d;
-  }
-  return value;
-}
 
 /** A US SSN as its 9 digits (the dashes removed). */
 export function normaliseSsn(s: string): string {
