@@ -7,6 +7,7 @@ import { credentialsFrom } from './api/auth.js';
 import { errorHandler } from './api/error-handler.js';
 import { Metrics } from './api/metrics.js';
 import { publicRoutes } from './api/routes/public.js';
+import { recipientRoutes } from './api/routes/recipients.js';
 import { sourceRoutes } from './api/routes/sources.js';
 import type { Deps } from './deps.js';
 import { GatewayError } from './errors/gateway-error.js';
@@ -34,6 +35,7 @@ export function buildApp(deps: Deps): App {
   app.use(metrics.timer());
   app.use(publicRoutes(deps, metrics));
   app.use(sourceRoutes({ deps, credentials, metrics, background }));
+  app.use(recipientRoutes(deps, credentials));
   app.use((_req, _res, next) => next(new GatewayError('NOT_FOUND')));
   app.use(errorHandler(deps.log));
 

@@ -8,6 +8,8 @@ import { loadKeyRing } from './keys/keyring.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/log.js';
 import { buildPolicy, type MinimisationPolicy } from './minimise/policy.js';
+import { releasePolicy, type ReleasePolicy } from './release/policy.js';
+import { ReleaseView } from './release/view.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 import { Tokeniser } from './tokenise/tokens.js';
@@ -28,6 +30,9 @@ export interface Deps {
   readonly spoolDir: string;
   /** Opens JOSE record batches (POST /v1/records). */
   readonly jose: JoseOpener;
+  /** The release policy in force (grants, sources, rules) and the one way subject data is read. */
+  readonly releasePolicy: ReleasePolicy;
+  readonly release: ReleaseView;
 }
 
 /** The one way JOSE enters the pipeline: a compact JWE → the verified records of a source. */
@@ -38,17 +43,23 @@ export interface JoseOpener {
 export async function buildDeps(config: Config, options: { clock: Clock; log: Logger }): Promise<Deps> {
   const keys = await loadKeyRing(config);
   const store = SqliteStore.open(join(config.dataDir, config.storage.sqliteFile), { clock: options.clock, busyTimeoutMs: config.storage.busyTimeoutMs });
+  const tokeniser = new Tokeniser(keys);
+  const vault = new Vault(keys, store, config.limits.subjectKeyCacheEntries);
+  const policy = releasePolicy(config);
+  await store.savePolicy(policy.version, policy.body);
   return {
     config,
     store,
     keys,
-    tokeniser: new Tokeniser(keys),
-    vault: new Vault(keys, store, config.limits.subjectKeyCacheEntries),
+    tokeniser,
+    vault,
     policy: buildPolicy(config.minimisation),
     clock: options.clock,
     log: options.log,
     workerId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     spoolDir: join(config.dataDir, 'spool'),
     jose: await createJoseOpener(config, options.clock),
+    releasePolicy: policy,
+    release: new ReleaseView({ store, tokeniser, vault, clock: options.clock }, policy, config.release),
   };
 }

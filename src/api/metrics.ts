@@ -41,8 +41,12 @@ export class Metrics {
   }
 
   /** The exposition text; file counts come from the database, so they hold across restarts and replicas. */
-  async render(store: Store): Promise<string> {
+  async render(store: Store, overdueRecalls?: () => Promise<Array<{ recipient: string; count: number }>>): Promise<string> {
     const lines: string[] = [];
+    if (overdueRecalls !== undefined) {
+      lines.push('# HELP veilgate_recalls_unacknowledged Recall events a recipient has not acknowledged within release.recallAckHours.', '# TYPE veilgate_recalls_unacknowledged gauge');
+      for (const r of await overdueRecalls()) lines.push(`veilgate_recalls_unacknowledged{recipient="${r.recipient}"} ${r.count}`);
+    }
     lines.push('# HELP veilgate_files Files by source and state (from the database).', '# TYPE veilgate_files gauge');
     for (const row of await store.fileCounts()) lines.push(`veilgate_files{source="${row.source}",state="${row.state}"} ${row.count}`);
     lines.push('# HELP veilgate_records_total Records processed by this process, by source, kind and outcome.', '# TYPE veilgate_records_total counter');

@@ -43,8 +43,36 @@ export function demoConfig(): Record<string, unknown> {
       'demo-agency': source('demo-agency', 'Demo Revenue Agency (tax debt)', 'government'),
     },
     recipients: {
-      'demo-collector': { displayName: 'Demo collection platform', apiKeySha256: [demoApiKeyHash('demo-collector')] },
-      'demo-letters': { displayName: 'Demo letter vendor', apiKeySha256: [demoApiKeyHash('demo-letters')] },
+      'demo-collector': { displayName: 'Demo collection platform', apiKeySha256: [demoApiKeyHash('demo-collector')], grants: demoGrants.collector },
+      'demo-letters': { displayName: 'Demo letter vendor', apiKeySha256: [demoApiKeyHash('demo-letters')], grants: demoGrants.letters },
     },
   };
 }
+
+const account = { debt_type: 'value', original_creditor: 'value', balance: 'value', currency: 'value', delinquency_date: 'value' };
+const itemization = {
+  itemization_date: 'value', itemization_amount: 'value', interest_since_itemization: 'value', fees_since_itemization: 'value',
+  payments_since_itemization: 'value', credits_since_itemization: 'value',
+};
+const postal = { address_line1: 'reveal', address_line2: 'reveal', city: 'reveal', region: 'reveal', postal_code: 'reveal', country: 'value' };
+
+/**
+ * The demo grants show every mode: `value` for account facts, `reveal` for what a dialer or a letter
+ * needs, `masked` for display, `verify` for a caller's identity questions, `token` for joins.
+ */
+const demoGrants = {
+  collector: {
+    'collection-contact': {
+      ...account, ...itemization, last_payment_date: 'value', service_date: 'value', facility_name: 'value', tax_year: 'value',
+      first_name: 'reveal', last_name: 'reveal', phone: 'reveal', phone_type: 'value', email: 'reveal',
+      date_of_birth: 'verify', national_id: 'verify', postal_code: 'verify', card_number: 'masked', city: 'masked',
+    },
+    'skip-tracing': {
+      debt_type: 'value', first_name: 'reveal', middle_name: 'reveal', last_name: 'reveal', date_of_birth: 'masked',
+      national_id: 'token', card_number: 'token', iban: 'token', bank_account_number: 'token', ...postal,
+    },
+  },
+  letters: {
+    'letter-mailing': { ...account, ...itemization, first_name: 'reveal', middle_name: 'reveal', last_name: 'reveal', ...postal },
+  },
+};

@@ -5,6 +5,7 @@ import { createAjv } from '../lib/ajv.js';
 import { deepFreeze } from '../lib/deep-freeze.js';
 import { packageRoot, readSchema } from '../lib/paths.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { grantProblems } from '../release/fields.js';
 import { demoConfig } from './demo.js';
 import type { Config } from './types.js';
 
@@ -117,6 +118,10 @@ function checkFiles(config: Config, baseDir: string): string[] {
     source.pgpPublicKeyFiles.forEach((f, i) => need(f, `sources.${id}.pgpPublicKeyFiles.${i}`));
     source.jwkPublicKeyFiles.forEach((f, i) => need(f, `sources.${id}.jwkPublicKeyFiles.${i}`));
     if (source.sftp !== undefined) need(source.sftp.privateKeyFile, `sources.${id}.sftp.privateKeyFile`);
+  }
+  for (const [id, recipient] of Object.entries(config.recipients)) {
+    for (const source of recipient.sources ?? []) if (!(source in config.sources)) problems.push(`recipients.${id}.sources: "${source}" is not a configured source`);
+    for (const [purpose, grant] of Object.entries(recipient.grants)) problems.push(...grantProblems(`recipients.${id}.grants.${purpose}`, grant));
   }
   need(config.api.tlsCertFile, 'api.tlsCertFile');
   need(config.api.tlsKeyFile, 'api.tlsKeyFile');

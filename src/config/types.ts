@@ -1,3 +1,5 @@
+import type { Rule } from '../release/rules.js';
+
 /** The configuration after loading: defaults applied, paths resolved, deep-frozen. Mirrors schemas/config.schema.json. */
 export type RecordKind = 'placement' | 'recall' | 'update';
 export type SourceFormat = 'csv' | 'pipe' | 'ndjson';
@@ -57,9 +59,25 @@ export interface ApiConfig {
   readonly idempotencyTtlHours: number;
 }
 
+export type FieldMode = 'token' | 'masked' | 'verify' | 'reveal' | 'value';
+
 export interface RecipientConfig {
   readonly displayName: string;
   readonly apiKeySha256: readonly string[];
+  /** Sources whose accounts it reads; null: every source. */
+  readonly sources: readonly string[] | null;
+  /** Purpose → field → how it is released. */
+  readonly grants: Readonly<Record<string, Readonly<Record<string, FieldMode>>>>;
+}
+
+export interface ReleaseConfig {
+  /** null: the shipped defaults. */
+  readonly rules: readonly Rule[] | null;
+  readonly recallAckHours: number;
+  readonly verifyAttemptsPerSubjectPerHour: number;
+  readonly revealsPerMinute: number;
+  readonly feedMaxLimit: number;
+  readonly requestsPerMinute: number;
 }
 
 export interface Limits {
@@ -90,4 +108,5 @@ export interface Config {
   readonly minimisation: { readonly keepNotes: boolean; readonly dropFields: readonly string[] };
   readonly sources: Readonly<Record<string, SourceConfig>>;
   readonly recipients: Readonly<Record<string, RecipientConfig>>;
+  readonly release: ReleaseConfig;
 }

@@ -80,6 +80,13 @@ export const fileCodes = {
   REQUEST_TOO_LARGE: { status: 413, message: 'The request body exceeds the configured size limit' },
   NOT_FOUND: { status: 404, message: 'No such resource' },
 
+  // Release (recipients)
+  RELEASE_PURPOSE_REQUIRED: { status: 400, message: 'Declare the purpose of the read in the X-Veilgate-Purpose header' },
+  RELEASE_PURPOSE_NOT_GRANTED: { status: 403, message: 'This recipient is not granted that purpose' },
+  RELEASE_CURSOR_INVALID: { status: 400, message: 'The feed cursor is not one this gateway issued' },
+  RESTRICTION_INVALID: { status: 400, message: 'Report restrictions as Y and consents as granted or denied, by their FORMATS.md names' },
+  RESTRICTION_LIFT_NOT_ALLOWED: { status: 403, message: 'Recipients may add restrictions; lifting one takes an update file from the creditor' },
+
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

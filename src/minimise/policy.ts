@@ -1,4 +1,5 @@
 import type { RecordKind } from '../config/types.js';
+import { consentFields, restrictionFields } from '../release/subject-state.js';
 
 /**
  * Named minimisation strategies (STYLE habit 10): what happens to a field at the door.
@@ -22,8 +23,8 @@ export function strategyNamed(name: string): StrategyName {
 
 const kept = (names: string[]) => Object.fromEntries(names.map((n) => [n, 'keep' as const]));
 const vaulted = (names: string[]) => Object.fromEntries(names.map((n) => [n, 'vault' as const]));
-const restrictions = ['cease_communication', 'attorney_represented', 'disputed', 'bankruptcy', 'deceased', 'identity_theft', 'third_party_contact_authorised'];
-const consents = ['consent_phone', 'consent_sms', 'consent_email'];
+const restrictions = [...restrictionFields];
+const consents = [...consentFields];
 const contact = ['phone', 'email', 'address_line1', 'address_line2', 'city', 'region', 'postal_code'];
 
 /** FORMATS.md "default handling", as data. `account_ref` is always tokenised by the pipeline itself. */

@@ -10,13 +10,14 @@ export interface Decision {
 /**
  * grant ∩ restrictions and consents ∩ account state (DESIGN §3). Only granted fields can be
  * released; a granted field is withheld by the first rule whose condition holds and that names it.
- * Pure: the caller materialises values and writes the audit entry (the ReleaseView).
+ * Pure: the ReleaseView materialises values and writes the audit entry.
  */
 export function decideRelease(grant: Readonly<Record<string, FieldMode>>, facts: ReleaseFacts, rules: readonly Rule[]): Decision {
   const withheldBy = new Map<string, string>();
   for (const rule of rules) {
-    if (!holds(rule.when, facts)) continue;
-    for (const field of expandFields(rule.withhold)) if (!withheldBy.has(field)) withheldBy.set(field, rule.name);
+    if (rule.exceptPurposes?.includes(facts.purpose) === true || !holds(rule.when, facts)) continue;
+    const fields = rule.withhold.includes('*') ? Object.keys(grant) : expandFields(rule.withhold);
+    for (const field of fields) if (!withheldBy.has(field)) withheldBy.set(field, rule.name);
   }
   const decision: Decision = { released: {}, withheld: {} };
   for (const [field, mode] of Object.entries(grant)) {

@@ -10,7 +10,7 @@ import type { FileState } from '../pipeline/file-states.js';
  * a networked backend fits; each one is one transaction, and every audit draft passed in is
  * appended to the chain inside that same transaction.
  */
-export interface Store extends FileStore, StagingStore, AccountStore, SubjectKeyStore, AuditStore, SftpDeliveryStore, IdempotencyStore {
+export interface Store extends FileStore, StagingStore, AccountStore, SubjectKeyStore, AuditStore, SftpDeliveryStore, IdempotencyStore, ReleaseStore {
   /** A cheap round trip, for readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -194,4 +194,70 @@ export interface IdempotencyStore {
    */
   claimIdempotencyKey(caller: string, key: string, bodySha256: string, receiptId: string): Promise<{ bodySha256: string; receiptId: string } | null>;
   findIdempotencyKey(caller: string, key: string): Promise<{ bodySha256: string; receiptId: string } | null>;
+}
+
+/** An account as the ReleaseView sees it: tokens, kept fields and vault ciphertexts; nothing in clear. */
+export interface AccountFacts {
+  accountToken: string;
+  subjectToken: string | null;
+  source: string;
+  status: 'placed' | 'recalled';
+  /** JSON of the latest placement record (kept fields and tokens), and its vault. */
+  placement: string;
+  placementVault: Buffer | null;
+  /** JSON of the recall record (reason, effective date), once recalled. */
+  recall: string | null;
+  /** Updates committed after the latest placement, oldest first. */
+  updates: Array<{ data: string; vault: Buffer | null }>;
+  /** The subject's wrapped data key; null when the subject has none or was erased. */
+  wrappedKey: Buffer | null;
+  /** The subject's restriction and consent changes, oldest first (the last id is its consent-state version). */
+  subjectEvents: Array<{ id: number; field: string; value: string }>;
+}
+
+export type FeedEventType = 'account.placed' | 'account.updated' | 'account.recalled' | 'subject.restricted' | 'subject.consent_changed';
+
+export interface FeedEvent {
+  seq: number;
+  type: FeedEventType;
+  source: string;
+  accountToken: string;
+  at: string;
+  /** The non-personal fields of the change: an update record's kept fields, or a reported change. */
+  changes: Record<string, string> | null;
+}
+
+/** A release decision's result and the audit entries that must be written with it. */
+export interface Decided<T> {
+  result: T;
+  audit: readonly AuditDraft[];
+}
+
+export interface ReleaseStore {
+  /**
+   * Reads the facts of accounts, lets `decide` build the answer and its audit entries, and appends
+   * them, in one transaction: nothing is released without its audit entry, and the entry records the
+   * state the decision saw.
+   */
+  release<T>(accountTokens: readonly string[], decide: (facts: ReadonlyMap<string, AccountFacts>) => Decided<T>): Promise<T>;
+  /** The same for a page of feed events after `afterSeq`, of these sources (null: all). */
+  releaseFeed<T>(
+    page: { sources: readonly string[] | null; afterSeq: number; limit: number },
+    decide: (events: readonly FeedEvent[], facts: ReadonlyMap<string, AccountFacts>) => Decided<T>,
+  ): Promise<T>;
+  /**
+   * Records restriction or consent changes reported for a subject (from now on, for every recipient), a
+   * feed event for each of its accounts, and the audit entry. Null when the subject has no account.
+   */
+  recordSubjectChange(change: { subjectToken: string; changes: Readonly<Record<string, string>>; origin: string; at: string }, audit: AuditDraft): Promise<{ consentVersion: number; accounts: number } | null>;
+  /** Moves a recipient's acknowledged feed position forward (never back); returns the position now. */
+  acknowledgeFeed(recipient: string, seq: number): Promise<number>;
+  feedPosition(recipient: string): Promise<number>;
+  /** The newest feed sequence number (0 when empty). */
+  feedHead(): Promise<number>;
+  /** Per recipient, recall events it has not acknowledged that happened before `before` (ISO time). */
+  overdueRecalls(recipients: ReadonlyArray<{ id: string; sources: readonly string[] | null }>, before: string): Promise<Array<{ recipient: string; count: number; oldestAt: string | null }>>;
+  /** Stores a release policy under its version, once, so that decisions can be replayed. */
+  savePolicy(version: string, body: string): Promise<void>;
+  getPolicy(version: string): Promise<string | null>;
 }

@@ -60,7 +60,7 @@ export class Vault {
     for (const token of missing) {
       const wrapped = found.get(token);
       if (wrapped !== undefined) {
-        const dek = this.#unwrapKey(wrapped);
+        const dek = this.unwrapKey(wrapped);
         this.#remember(this.#cache, token, dek);
         keys.set(token, dek);
         continue;
@@ -76,11 +76,11 @@ export class Vault {
 
   /** Opens a sealed value with a wrapped key (reconciling keys at commit). */
   openWithWrapped(wrapped: Buffer, subjectToken: string, sealed: Buffer): Record<string, string> {
-    return this.open(this.#unwrapKey(wrapped), subjectToken, sealed);
+    return this.open(this.unwrapKey(wrapped), subjectToken, sealed);
   }
 
   sealWithWrapped(wrapped: Buffer, subjectToken: string, values: Readonly<Record<string, string>>): Buffer {
-    return this.seal(this.#unwrapKey(wrapped), subjectToken, values);
+    return this.seal(this.unwrapKey(wrapped), subjectToken, values);
   }
 
   seal(dek: KeyObject, subjectToken: string, values: Readonly<Record<string, string>>): Buffer {
@@ -121,7 +121,7 @@ export class Vault {
     return Buffer.concat([decipher.update(wrapped.subarray(2 + ivBytes + tagBytes)), decipher.final()]);
   }
 
-  #unwrapKey(wrapped: Buffer): KeyObject {
+  unwrapKey(wrapped: Buffer): KeyObject {
     return createSecretKey(this.unwrap(wrapped));
   }
 

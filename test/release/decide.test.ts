@@ -8,7 +8,7 @@ const grant: Record<string, FieldMode> = {
   date_of_birth: 'verify', postal_code: 'verify', phone: 'reveal', email: 'reveal', address_line1: 'reveal', card_number: 'masked',
 };
 const plain: ReleaseFacts = {
-  accountStatus: 'placed', debtType: 'credit_card',
+  purpose: 'collection-contact', accountStatus: 'placed', debtType: 'credit_card',
   restrictions: { cease_communication: 'N', attorney_represented: 'N', bankruptcy: 'N', deceased: 'N', identity_theft: 'N' },
   consents: { consent_phone: 'granted', consent_sms: 'unknown', consent_email: 'granted' },
 };
@@ -30,7 +30,11 @@ const table: Array<[string, Partial<ReleaseFacts> & { restriction?: string }, Re
   ['e-mail opt-out', { consents: { ...plain.consents, consent_email: 'denied' } }, { email: 'consent_denied' }],
   ['e-mail consent unknown: e-mail withheld (only when granted)', { consents: { ...plain.consents, consent_email: 'unknown' } }, { email: 'consent_not_granted' }],
   ['deceased and e-mail opt-out: the first rule gives the reason', { restriction: 'deceased', consents: { ...plain.consents, consent_email: 'denied' } }, Object.fromEntries(contact.map((f) => [f, 'deceased']))],
-  ['recalled account: nothing personal', { accountStatus: 'recalled' }, Object.fromEntries(Object.keys(grant).filter((f) => !['balance', 'debt_type'].includes(f)).map((f) => [f, 'account_recalled']))],
+  ['recalled account: a tombstone, nothing released', { accountStatus: 'recalled' }, Object.fromEntries(Object.keys(grant).map((f) => [f, 'account_recalled']))],
+  ['recalled and ceased: the recall gives the reason', { accountStatus: 'recalled', restriction: 'cease_communication' }, Object.fromEntries(Object.keys(grant).map((f) => [f, 'account_recalled']))],
+  ['disputed: no phone or e-mail until verification is mailed', { restriction: 'disputed' }, { phone: 'disputed', email: 'disputed' }],
+  ['disputed, letter-mailing: the validation letter may still go', { restriction: 'disputed', purpose: 'letter-mailing' }, {}],
+  ['third-party contact not authorised: nothing changes for the debtor\'s own fields', { restriction: 'third_party_contact_authorised' }, {}],
 ];
 
 describe('release decisions under the default rules', () => {

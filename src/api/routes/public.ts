@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Router } from 'express';
 import type { Deps } from '../../deps.js';
 import { packageRoot } from '../../lib/paths.js';
+import { overdueRecalls } from '../../release/recalls.js';
 import type { Metrics } from '../metrics.js';
 
 /**
@@ -30,7 +31,7 @@ export function publicRoutes(deps: Deps, metrics: Metrics): Router {
     const ready = Object.values(checks).every((c) => c === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });
-  router.get('/metrics', async (_req, res) => void res.type('text/plain; version=0.0.4').send(await metrics.render(deps.store)));
+  router.get('/metrics', async (_req, res) => void res.type('text/plain; version=0.0.4').send(await metrics.render(deps.store, () => overdueRecalls(deps))));
   return router;
 }
 

@@ -36,6 +36,7 @@ export const demoCommand: Command = async (argv, io) => {
     await encryptToFile(demoPlacementCsv(stamp), placement, await creditorKeys('demo-bank'));
     say(`   ${placement}`);
 
+    const feedBefore = await deps.store.feedHead();
     say('\n== 2. demo-bank uploads it (POST /v1/files); the gateway decrypts, verifies, validates, minimises, tokenises, commits');
     const placed = await upload(url, 'demo-bank', 'placement', placement, `demo-${stamp}-placement`);
     say(JSON.stringify(placed, null, 2));
@@ -59,6 +60,19 @@ export const demoCommand: Command = async (argv, io) => {
     say('\n== 5. the same placement file again (a new Idempotency-Key) is a duplicate and changes nothing');
     const again = await upload(url, 'demo-bank', 'placement', placement, `demo-${stamp}-again`);
     say(JSON.stringify({ status: again.status, duplicate_of: again.duplicate_of }));
+
+    say('\n== 6. demo-collector (a collection system) reads its feed for the purpose collection-contact: its own tokens, only granted fields');
+    const feed = await recipientCall<{ events: Array<{ type: string; view: { account: string; subject: string; fields: object; withheld: object; status: string } }> }>(url, 'demo-collector', 'collection-contact', `/v1/feed?after=${feedBefore}&limit=12`);
+    const first = feed.events.find((e) => e.type === 'account.placed' && e.view.status === 'placed')!;
+    say(JSON.stringify(first, null, 2));
+    const tombstone = feed.events.find((e) => e.type === 'account.recalled');
+    if (tombstone !== undefined) say(`   a recalled account is a tombstone: ${JSON.stringify(tombstone.view)}`);
+
+    say('\n== 7. the debtor sends a cease letter; demo-collector reports it, and from now on no recipient gets contact fields');
+    await recipientCall(url, 'demo-collector', 'collection-contact', `/v1/subjects/${first.view.subject}/restrictions`, { restrictions: { cease_communication: 'Y' } });
+    const after = await recipientCall<{ withheld: object }>(url, 'demo-collector', 'collection-contact', `/v1/accounts/${first.view.account}`);
+    say(`   withheld now: ${JSON.stringify(after.withheld)}`);
+    say('   every read above is in the audit log with its purpose, fields and policy version: npx veilgate audit verify');
 
     say(`\nDone. Data in ${resolve(config.dataDir)}; try: npx veilgate status, npx veilgate audit verify`);
     if (values.serve === true) {
@@ -88,6 +102,21 @@ async function upload(url: string, source: string, kind: RecordKind, path: strin
     body: new Blob([new Uint8Array(readFileSync(path))]),
   });
   return (await res.json()) as Ack;
+}
+
+/** A collection system's call: its bearer key and the purpose of the read. */
+async function recipientCall<T>(url: string, recipient: string, purpose: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: {
+      authorization: `Bearer ${readFileSync(join(packageRoot, 'keys-example', `${recipient}.api-key`), 'utf8').trim()}`,
+      'x-veilgate-purpose': purpose,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
 }
 
 async function creditorKeys(source: string) {

@@ -141,4 +141,67 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       CREATE INDEX staged_subject_keys_by_receipt ON staged_subject_keys(receipt_id);
     `,
   },
+  {
+    version: 5,
+    name: 'release: account history, subject events, feed, recipient positions, policies',
+    sql: `
+      -- What release needs of an account: its source (recipients read some sources only), the recall
+      -- record behind a tombstone, and its subject (a restriction applies to all of a subject's accounts).
+      ALTER TABLE accounts ADD COLUMN source TEXT;
+      ALTER TABLE accounts ADD COLUMN recall_receipt TEXT;
+      ALTER TABLE accounts ADD COLUMN recall_record INTEGER;
+      UPDATE accounts SET source = (SELECT source FROM files WHERE files.receipt_id = accounts.placement_receipt);
+      CREATE INDEX accounts_by_subject ON accounts(subject_token);
+
+      -- Committed update records of each account, in commit order (records has no account index).
+      CREATE TABLE account_updates (
+        account_token TEXT NOT NULL,
+        commit_seq    INTEGER NOT NULL,
+        record_no     INTEGER NOT NULL,
+        receipt_id    TEXT NOT NULL,
+        PRIMARY KEY (account_token, commit_seq, record_no)
+      ) WITHOUT ROWID;
+
+      -- Every change of a subject's restrictions and consents, from files and from recipients. The id of
+      -- a subject's latest event is its consent-state version: replaying events up to it rebuilds the
+      -- state a release was decided under.
+      CREATE TABLE subject_events (
+        id            INTEGER PRIMARY KEY,
+        subject_token TEXT NOT NULL,
+        field         TEXT NOT NULL,
+        value         TEXT NOT NULL,
+        origin        TEXT NOT NULL,
+        at            TEXT NOT NULL
+      );
+      CREATE INDEX subject_events_by_subject ON subject_events(subject_token, id);
+
+      -- The ordered stream recipients read; seq is the cursor. One event per affected account.
+      CREATE TABLE feed_events (
+        seq           INTEGER PRIMARY KEY,
+        type          TEXT NOT NULL CHECK (type IN ('account.placed','account.updated','account.recalled','subject.restricted','subject.consent_changed')),
+        source        TEXT NOT NULL,
+        account_token TEXT NOT NULL,
+        subject_token TEXT,
+        receipt_id    TEXT,
+        record_no     INTEGER,
+        details       TEXT,
+        at            TEXT NOT NULL
+      );
+      CREATE INDEX feed_events_recalls ON feed_events(seq) WHERE type = 'account.recalled';
+
+      -- How far each recipient has acknowledged its feed (recalls before it are acknowledged).
+      CREATE TABLE recipient_positions (
+        recipient  TEXT PRIMARY KEY,
+        acked_seq  INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      -- Every release policy (grants and rules) in force at some time, by version, for replay.
+      CREATE TABLE policies (
+        version    TEXT PRIMARY KEY,
+        body       TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -10,7 +10,8 @@ import type { Clock } from '../../lib/clock.js';
 import type { FileState } from '../../pipeline/file-states.js';
 import { isFinal } from '../../pipeline/file-states.js';
 import { sqliteMigrations } from '../migrations/sqlite.js';
-import type { AccountState, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
+import { subjectStateFields } from '../../release/subject-state.js';
+import type { AccountFacts, AccountState, Decided, FeedEvent, FeedEventType, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
 
 interface FileDbRow {
   receipt_id: string; source: string; kind: RecordKind; channel: FileRow['channel']; envelope: FileRow['envelope']; file_name: string; sha256: string;
@@ -109,6 +110,10 @@ export class SqliteStore implements Store {
       // In token order, so that each page of the accounts and subjects indexes is written once per commit.
       this.#st.upsertPlacedAccounts.run({ receipt_id: lease.receiptId, seq });
       this.#st.markRecalledAccounts.run({ receipt_id: lease.receiptId, seq });
+      this.#st.insertAccountUpdates.run({ receipt_id: lease.receiptId, seq });
+      this.#st.insertSubjectEventsFromFile.run({ receipt_id: lease.receiptId, at: finishedAt });
+      this.#st.insertFeedEventsFromFile.run({ receipt_id: lease.receiptId, at: finishedAt });
+      this.#st.insertSubjectFeedEventsFromFile.run({ receipt_id: lease.receiptId, at: finishedAt });
       this.#st.publishSubjectKeys.run({ receipt_id: lease.receiptId, at: finishedAt });
       this.#st.clearStagedKeys.run(lease.receiptId);
       this.#appendInTx([audit]);
@@ -287,6 +292,98 @@ export class SqliteStore implements Store {
     this.#st.ping.get();
   }
 
+  // ---- release -----------------------------------------------------------------------------
+
+  async release<T>(accountTokens: readonly string[], decide: (facts: ReadonlyMap<string, AccountFacts>) => Decided<T>): Promise<T> {
+    return this.#db.transaction((): T => {
+      const { result, audit } = decide(this.#accountFacts(accountTokens));
+      this.#appendInTx(audit);
+      return result;
+    }).immediate();
+  }
+
+  async releaseFeed<T>(
+    page: { sources: readonly string[] | null; afterSeq: number; limit: number },
+    decide: (events: readonly FeedEvent[], facts: ReadonlyMap<string, AccountFacts>) => Decided<T>,
+  ): Promise<T> {
+    return this.#db.transaction((): T => {
+      const rows = this.#st.feedPage.all({ after: page.afterSeq, limit: page.limit, sources: page.sources === null ? null : JSON.stringify(page.sources) }) as FeedDbRow[];
+      const events = rows.map(toFeedEvent);
+      const { result, audit } = decide(events, this.#accountFacts([...new Set(events.map((e) => e.accountToken))]));
+      this.#appendInTx(audit);
+      return result;
+    }).immediate();
+  }
+
+  #accountFacts(accountTokens: readonly string[]): Map<string, AccountFacts> {
+    const out = new Map<string, AccountFacts>();
+    if (accountTokens.length === 0) return out;
+    const tokens = JSON.stringify(accountTokens);
+    for (const r of this.#st.accountFacts.all(tokens) as AccountFactsDbRow[]) {
+      out.set(r.account_token, {
+        accountToken: r.account_token, subjectToken: r.subject_token, source: r.source, status: r.status,
+        placement: r.placement, placementVault: r.placement_vault, recall: r.recall, updates: [], wrappedKey: r.wrapped_key, subjectEvents: [],
+      });
+    }
+    for (const u of this.#st.accountUpdates.all(tokens) as Array<{ account_token: string; data: string; vault: Buffer | null }>) {
+      out.get(u.account_token)?.updates.push({ data: u.data, vault: u.vault });
+    }
+    const bySubject = new Map<string, AccountFacts[]>();
+    for (const f of out.values()) if (f.subjectToken !== null) bySubject.set(f.subjectToken, [...(bySubject.get(f.subjectToken) ?? []), f]);
+    if (bySubject.size > 0) {
+      for (const e of this.#st.subjectEvents.all(JSON.stringify([...bySubject.keys()])) as Array<{ subject_token: string; id: number; field: string; value: string }>) {
+        for (const f of bySubject.get(e.subject_token)!) f.subjectEvents.push({ id: e.id, field: e.field, value: e.value });
+      }
+    }
+    return out;
+  }
+
+  async recordSubjectChange(change: { subjectToken: string; changes: Readonly<Record<string, string>>; origin: string; at: string }, audit: AuditDraft): Promise<{ consentVersion: number; accounts: number } | null> {
+    return this.#db.transaction(() => {
+      const accounts = this.#st.accountsOfSubject.all(change.subjectToken) as Array<{ account_token: string; source: string }>;
+      if (accounts.length === 0) return null;
+      let consentVersion = 0;
+      for (const [field, value] of Object.entries(change.changes)) {
+        consentVersion = Number(this.#st.insertSubjectEvent.run(change.subjectToken, field, value, change.origin, change.at).lastInsertRowid);
+      }
+      const kinds = new Set(Object.keys(change.changes).map((f) => (f.startsWith('consent_') ? 'subject.consent_changed' : 'subject.restricted')));
+      for (const type of kinds) {
+        const details = JSON.stringify(Object.fromEntries(Object.entries(change.changes).filter(([f]) => f.startsWith('consent_') === (type === 'subject.consent_changed'))));
+        for (const a of accounts) this.#st.insertFeedEvent.run(type, a.source, a.account_token, change.subjectToken, details, change.at);
+      }
+      this.#appendInTx([audit]);
+      return { consentVersion, accounts: accounts.length };
+    }).immediate();
+  }
+
+  async acknowledgeFeed(recipient: string, seq: number): Promise<number> {
+    this.#st.ackFeed.run(recipient, seq, this.#clock.now().toISOString());
+    return this.feedPosition(recipient);
+  }
+
+  async feedPosition(recipient: string): Promise<number> {
+    return (this.#st.feedPosition.get(recipient) as { acked_seq: number } | undefined)?.acked_seq ?? 0;
+  }
+
+  async feedHead(): Promise<number> {
+    return (this.#st.feedHead.get() as { seq: number | null }).seq ?? 0;
+  }
+
+  async overdueRecalls(recipients: ReadonlyArray<{ id: string; sources: readonly string[] | null }>, before: string): Promise<Array<{ recipient: string; count: number; oldestAt: string | null }>> {
+    return recipients.map((r) => {
+      const row = this.#st.overdueRecalls.get({ recipient: r.id, before, sources: r.sources === null ? null : JSON.stringify(r.sources) }) as { n: number; oldest: string | null };
+      return { recipient: r.id, count: row.n, oldestAt: row.oldest };
+    });
+  }
+
+  async savePolicy(version: string, body: string): Promise<void> {
+    this.#st.savePolicy.run(version, body, this.#clock.now().toISOString());
+  }
+
+  async getPolicy(version: string): Promise<string | null> {
+    return (this.#st.getPolicy.get(version) as { body: string } | undefined)?.body ?? null;
+  }
+
   // ---- audit -------------------------------------------------------------------------------
 
   async appendAudit(drafts: readonly AuditDraft[]): Promise<void> {
@@ -351,13 +448,41 @@ function prepare(db: Database.Database) {
     duplicateAccounts: db.prepare(`SELECT record_no FROM (SELECT record_no, ROW_NUMBER() OVER (PARTITION BY account_token ORDER BY record_no) AS nth
       FROM records WHERE receipt_id = ? AND kind IN ('placement','recall')) WHERE nth > 1 ORDER BY record_no`),
     commitSeqOf: db.prepare('SELECT commit_seq FROM files WHERE receipt_id = ?'),
-    upsertPlacedAccounts: db.prepare(`INSERT INTO accounts (account_token, subject_token, status, delinquency_date, placement_receipt, placement_record, commit_seq)
-      SELECT account_token, subject_token, 'placed', json_extract(data, '$.delinquency_date'), receipt_id, record_no, @seq
+    upsertPlacedAccounts: db.prepare(`INSERT INTO accounts (account_token, subject_token, status, delinquency_date, placement_receipt, placement_record, commit_seq, source)
+      SELECT account_token, subject_token, 'placed', json_extract(data, '$.delinquency_date'), receipt_id, record_no, @seq,
+        (SELECT source FROM files WHERE receipt_id = @receipt_id)
       FROM records WHERE receipt_id = @receipt_id AND kind = 'placement' ORDER BY account_token
       ON CONFLICT (account_token) DO UPDATE SET subject_token = excluded.subject_token, status = 'placed', delinquency_date = excluded.delinquency_date,
-        placement_receipt = excluded.placement_receipt, placement_record = excluded.placement_record, commit_seq = excluded.commit_seq`),
-    markRecalledAccounts: db.prepare(`UPDATE accounts SET status = 'recalled', commit_seq = @seq
-      WHERE account_token IN (SELECT account_token FROM records WHERE receipt_id = @receipt_id AND kind = 'recall')`),
+        placement_receipt = excluded.placement_receipt, placement_record = excluded.placement_record, commit_seq = excluded.commit_seq,
+        source = excluded.source, recall_receipt = NULL, recall_record = NULL`),
+    markRecalledAccounts: db.prepare(`UPDATE accounts SET status = 'recalled', commit_seq = @seq, recall_receipt = r.receipt_id, recall_record = r.record_no
+      FROM (SELECT account_token, receipt_id, record_no FROM records WHERE receipt_id = @receipt_id AND kind = 'recall') AS r
+      WHERE accounts.account_token = r.account_token`),
+    insertAccountUpdates: db.prepare(`INSERT INTO account_updates (account_token, commit_seq, record_no, receipt_id)
+      SELECT account_token, @seq, record_no, receipt_id FROM records WHERE receipt_id = @receipt_id AND kind = 'update' ORDER BY account_token, record_no`),
+    // Placements carry the state of the subject as the creditor knows it; only what is not the default
+    // becomes an event (a placement's silent 'N' must not lift a cease reported elsewhere). Updates and
+    // recipients' reports set exactly what they say. The instr() prefilter spares json_each most rows.
+    insertSubjectEventsFromFile: db.prepare(`INSERT INTO subject_events (subject_token, field, value, origin, at)
+      SELECT r.subject_token, j.key, j.value, 'file:' || r.receipt_id || '#' || r.record_no, @at
+      FROM records r, json_each(r.data) j
+      WHERE r.receipt_id = @receipt_id AND r.subject_token IS NOT NULL AND r.kind IN ('placement','update')
+        AND (instr(r.data, '":"Y"') > 0 OR instr(r.data, '"consent_') > 0)
+        AND j.key IN (${subjectStateFields.map((f) => `'${f}'`).join(',')})
+        AND (r.kind = 'update' OR j.value NOT IN ('N','unknown'))
+      ORDER BY r.subject_token, r.record_no`),
+    insertFeedEventsFromFile: db.prepare(`INSERT INTO feed_events (type, source, account_token, subject_token, receipt_id, record_no, at)
+      SELECT CASE r.kind WHEN 'placement' THEN 'account.placed' WHEN 'recall' THEN 'account.recalled'
+          ELSE CASE json_extract(r.data, '$.update_type') WHEN 'restriction' THEN 'subject.restricted' WHEN 'consent' THEN 'subject.consent_changed' ELSE 'account.updated' END END,
+        f.source, r.account_token, r.subject_token, r.receipt_id, r.record_no, @at
+      FROM records r JOIN files f ON f.receipt_id = r.receipt_id WHERE r.receipt_id = @receipt_id ORDER BY r.record_no`),
+    // A restriction or consent is the subject's: every other account of the subject hears of it too.
+    insertSubjectFeedEventsFromFile: db.prepare(`INSERT INTO feed_events (type, source, account_token, subject_token, receipt_id, record_no, at)
+      SELECT CASE json_extract(r.data, '$.update_type') WHEN 'restriction' THEN 'subject.restricted' ELSE 'subject.consent_changed' END,
+        a.source, a.account_token, a.subject_token, r.receipt_id, r.record_no, @at
+      FROM records r JOIN accounts a ON a.subject_token = r.subject_token AND a.account_token <> r.account_token
+      WHERE r.receipt_id = @receipt_id AND r.kind = 'update' AND json_extract(r.data, '$.update_type') IN ('restriction','consent')
+      ORDER BY r.record_no, a.account_token`),
     findAccounts: db.prepare('SELECT account_token, subject_token, status, delinquency_date FROM accounts WHERE account_token IN (SELECT value FROM json_each(?))'),
     insertFinding: db.prepare('INSERT INTO findings (receipt_id, record_no, seq, severity, field, code) VALUES (?, ?, ?, ?, ?, ?)'),
     findingCounts: db.prepare(`SELECT COUNT(DISTINCT CASE WHEN severity = 'error' THEN record_no END) AS rejected,
@@ -390,6 +515,37 @@ function prepare(db: Database.Database) {
     unfinishedDeliveries: db.prepare('SELECT * FROM sftp_deliveries WHERE source = ? AND finished_at IS NULL ORDER BY id'),
     findIdempotency: db.prepare('SELECT body_sha256, receipt_id FROM idempotency_keys WHERE caller = ? AND key = ?'),
     insertIdempotency: db.prepare('INSERT INTO idempotency_keys (caller, key, body_sha256, receipt_id, created_at) VALUES (?, ?, ?, ?, ?)'),
+    accountFacts: db.prepare(`SELECT a.account_token, a.subject_token, a.source, a.status, p.data AS placement, p.vault AS placement_vault,
+        rc.data AS recall, s.wrapped_key
+      FROM accounts a JOIN records p ON p.receipt_id = a.placement_receipt AND p.record_no = a.placement_record
+      LEFT JOIN records rc ON rc.receipt_id = a.recall_receipt AND rc.record_no = a.recall_record
+      LEFT JOIN subjects s ON s.subject_token = a.subject_token
+      WHERE a.account_token IN (SELECT value FROM json_each(?))`),
+    // Updates made before the account's latest placement belong to an earlier placement.
+    accountUpdates: db.prepare(`SELECT u.account_token, r.data, r.vault FROM account_updates u
+      JOIN accounts a ON a.account_token = u.account_token JOIN files pf ON pf.receipt_id = a.placement_receipt
+      JOIN records r ON r.receipt_id = u.receipt_id AND r.record_no = u.record_no
+      WHERE u.account_token IN (SELECT value FROM json_each(?)) AND u.commit_seq > pf.commit_seq
+      ORDER BY u.account_token, u.commit_seq, u.record_no`),
+    subjectEvents: db.prepare(`SELECT subject_token, id, field, value FROM subject_events
+      WHERE subject_token IN (SELECT value FROM json_each(?)) ORDER BY subject_token, id`),
+    accountsOfSubject: db.prepare('SELECT account_token, source FROM accounts WHERE subject_token = ? ORDER BY account_token'),
+    insertSubjectEvent: db.prepare('INSERT INTO subject_events (subject_token, field, value, origin, at) VALUES (?, ?, ?, ?, ?)'),
+    insertFeedEvent: db.prepare('INSERT INTO feed_events (type, source, account_token, subject_token, details, at) VALUES (?, ?, ?, ?, ?, ?)'),
+    feedPage: db.prepare(`SELECT e.seq, e.type, e.source, e.account_token, e.at, COALESCE(e.details, r.data) AS changes, e.receipt_id
+      FROM feed_events e LEFT JOIN records r ON r.receipt_id = e.receipt_id AND r.record_no = e.record_no AND r.kind = 'update'
+      WHERE e.seq > @after AND (@sources IS NULL OR e.source IN (SELECT value FROM json_each(@sources)))
+      ORDER BY e.seq LIMIT @limit`),
+    ackFeed: db.prepare(`INSERT INTO recipient_positions (recipient, acked_seq, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (recipient) DO UPDATE SET acked_seq = MAX(acked_seq, excluded.acked_seq), updated_at = excluded.updated_at`),
+    feedPosition: db.prepare('SELECT acked_seq FROM recipient_positions WHERE recipient = ?'),
+    feedHead: db.prepare('SELECT MAX(seq) AS seq FROM feed_events'),
+    overdueRecalls: db.prepare(`SELECT COUNT(*) AS n, MIN(e.at) AS oldest FROM feed_events e
+      WHERE e.type = 'account.recalled' AND e.at < @before
+        AND e.seq > COALESCE((SELECT acked_seq FROM recipient_positions WHERE recipient = @recipient), 0)
+        AND (@sources IS NULL OR e.source IN (SELECT value FROM json_each(@sources)))`),
+    savePolicy: db.prepare('INSERT INTO policies (version, body, created_at) VALUES (?, ?, ?) ON CONFLICT (version) DO NOTHING'),
+    getPolicy: db.prepare('SELECT body FROM policies WHERE version = ?'),
     ping: db.prepare('SELECT 1'),
     auditHead: db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -408,6 +564,17 @@ function toFileRow(r: FileDbRow): FileRow {
     leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseUntilMs: r.lease_until_ms, attempts: r.attempts,
     commitSeq: r.commit_seq, finishedAt: r.finished_at, ack: r.ack,
   };
+}
+
+interface AccountFactsDbRow {
+  account_token: string; subject_token: string | null; source: string; status: AccountFacts['status'];
+  placement: string; placement_vault: Buffer | null; recall: string | null; wrapped_key: Buffer | null;
+}
+
+interface FeedDbRow { seq: number; type: FeedEventType; source: string; account_token: string; at: string; changes: string | null }
+
+function toFeedEvent(r: FeedDbRow): FeedEvent {
+  return { seq: r.seq, type: r.type, source: r.source, accountToken: r.account_token, at: r.at, changes: r.changes === null ? null : JSON.parse(r.changes) as Record<string, string> };
 }
 
 interface DeliveryDbRow {
