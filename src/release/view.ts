@@ -283,7 +283,7 @@ export class ReleaseView {
     const sealed = [f.placementVault, ...f.updates.map((u) => u.vault)].filter((v): v is Buffer => v !== null);
     if (sealed.length === 0 || f.subjectToken === null) return { vault: {}, erased: false };
     if (f.wrappedKey === null) return { vault: null, erased: true };
-    const dek = this.d.vault.unwrapKey(f.wrappedKey);
+    const dek = this.d.vault.keyOf(f.subjectToken, f.wrappedKey);
     const values: Record<string, string> = {};
     for (const s of sealed) Object.assign(values, this.d.vault.open(dek, f.subjectToken, s));
     return { vault: values, erased: false };

@@ -27,6 +27,7 @@ const tagBytes = 16;
  */
 export class Vault {
   readonly #cache = new Map<string, KeyObject>();
+  readonly #readCache = new Map<string, { wrapped: Buffer; dek: KeyObject }>();
   readonly #random = new RandomPool();
   readonly #keks: ReadonlyMap<number, KeyObject>;
 
@@ -119,6 +120,19 @@ export class Vault {
     const tag = wrapped.subarray(2 + ivBytes, 2 + ivBytes + tagBytes);
     const decipher = createDecipheriv('aes-256-gcm', kek, iv).setAAD(header).setAuthTag(tag);
     return Buffer.concat([decipher.update(wrapped.subarray(2 + ivBytes + tagBytes)), decipher.final()]);
+  }
+
+  /**
+   * The data key of a committed subject, for reads: unwrapped once and cached with its wrapped form,
+   * which is compared on every use, so an erased or replaced key is never served from the cache.
+   */
+  keyOf(subjectToken: string, wrapped: Buffer): KeyObject {
+    const cached = this.#readCache.get(subjectToken);
+    if (cached !== undefined && cached.wrapped.equals(wrapped)) return cached.dek;
+    const dek = this.unwrapKey(wrapped);
+    if (this.#readCache.size >= this.cacheEntries) this.#readCache.delete(this.#readCache.keys().next().value!);
+    this.#readCache.set(subjectToken, { wrapped: Buffer.from(wrapped), dek });
+    return dek;
   }
 
   unwrapKey(wrapped: Buffer): KeyObject {

@@ -29,6 +29,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #clock: Clock;
   readonly #st: ReturnType<typeof prepare>;
+  readonly #releases: PendingRelease[] = [];
 
   private constructor(db: Database.Database, clock: Clock) {
     this.#db = db;
@@ -294,12 +295,45 @@ export class SqliteStore implements Store {
 
   // ---- release -----------------------------------------------------------------------------
 
+  /**
+   * Group commit: the reads that arrive in one turn of the event loop are decided and audited in one
+   * write transaction (each in its own savepoint), so a burst of reads pays for one WAL commit rather
+   * than one each. The audit entry still commits with the read it records, or neither does.
+   */
   async release<T>(accountTokens: readonly string[], decide: (facts: ReadonlyMap<string, AccountFacts>) => Decided<T>): Promise<T> {
-    return this.#db.transaction((): T => {
-      const { result, audit } = decide(this.#accountFacts(accountTokens));
+    return new Promise<T>((resolve, reject) => {
+      this.#releases.push({ accountTokens, decide, resolve: resolve as (v: unknown) => void, reject });
+      if (this.#releases.length === 1) setImmediate(() => this.#flushReleases());
+    });
+  }
+
+  #flushReleases(): void {
+    const batch = this.#releases.splice(0);
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const one = this.#db.transaction((job: PendingRelease) => {
+      const { result, audit } = job.decide(this.#accountFacts(job.accountTokens));
       this.#appendInTx(audit);
       return result;
-    }).immediate();
+    });
+    try {
+      this.#db.transaction(() => {
+        for (const job of batch) {
+          try {
+            outcomes.push({ ok: true, value: one(job) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      }).immediate();
+    } catch (error) {
+      for (const job of batch) job.reject(error);
+      return;
+    }
+    batch.forEach((job, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) job.resolve(o.value);
+      else job.reject(o.error);
+    });
   }
 
   async releaseFeed<T>(
@@ -564,6 +598,13 @@ function toFileRow(r: FileDbRow): FileRow {
     leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseUntilMs: r.lease_until_ms, attempts: r.attempts,
     commitSeq: r.commit_seq, finishedAt: r.finished_at, ack: r.ack,
   };
+}
+
+interface PendingRelease {
+  accountTokens: readonly string[];
+  decide: (facts: ReadonlyMap<string, AccountFacts>) => Decided<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
 interface AccountFactsDbRow {
