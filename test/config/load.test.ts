@@ -56,4 +56,35 @@ describe('configuration', () => {
     }
     expect(error).toMatchObject({ code: 'CONFIG_INVALID', details: { problems: ['keys.tokenKeys.0.file: file not found (/nonexistent/token.key)'] } });
   });
+
+  it('checks grants against what each field can release, and a recipient\'s sources against the configured ones', () => {
+    let error: unknown;
+    try {
+      makeWorkspace((raw) => {
+        const recipients = raw.recipients as Record<string, { grants: Record<string, Record<string, string>>; sources?: string[] }>;
+        recipients['demo-collector']!.grants['collection-contact'] = { first_name: 'value', balance: 'reveal', diagnosis_code: 'token', national_id: 'token' };
+        recipients['demo-letters']!.sources = ['demo-bank', 'no-such-source'];
+      });
+    } catch (e) {
+      error = e;
+    }
+    const problems = (error as GatewayError).details!.problems as string[];
+    expect(problems.sort()).toEqual([
+      'recipients.demo-collector.grants.collection-contact.balance: mode "reveal" is not allowed for this field; allowed: value',
+      'recipients.demo-collector.grants.collection-contact.diagnosis_code: not a releasable field (see docs/recipients.md)',
+      'recipients.demo-collector.grants.collection-contact.first_name: mode "value" is not allowed for this field; allowed: masked, verify, reveal',
+      'recipients.demo-letters.sources: "no-such-source" is not a configured source',
+    ]);
+  });
+
+  it('takes release rules from the configuration, checked against the rule schema', () => {
+    const rules = [{ name: 'no_email_ever', when: { debtType: 'medical' }, withhold: ['email'], because: 'house policy' }];
+    const ws = makeWorkspace((raw) => {
+      (raw as Record<string, unknown>).release = { rules };
+    });
+    expect(ws.config.release.rules).toEqual([{ ...rules[0], exceptPurposes: [] }]);
+    expect(() => makeWorkspace((raw) => {
+      (raw as Record<string, unknown>).release = { rules: [{ name: 'Bad Name', when: { moon: 'full' }, withhold: [], because: '' }] };
+    })).toThrow(GatewayError);
+  });
 });

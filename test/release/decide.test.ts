@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decideRelease } from '../../src/release/decide.js';
+import { releasableFields } from '../../src/release/fields.js';
 import { defaultRules, type FieldMode, type ReleaseFacts } from '../../src/release/rules.js';
+import { projectRoot } from '../helpers/workspace.js';
 
 /** A collection-contact grant showing each mode. */
 const grant: Record<string, FieldMode> = {
@@ -50,5 +54,20 @@ describe('release decisions under the default rules', () => {
   it('never releases a field the grant does not name, whatever the consents', () => {
     const decision = decideRelease({ balance: 'value' }, plain, defaultRules);
     expect(decision).toEqual({ released: { balance: 'value' }, withheld: {} });
+  });
+});
+
+describe('docs/recipients.md', () => {
+  const doc = readFileSync(join(projectRoot, 'docs', 'recipients.md'), 'utf8');
+  it('documents every shipped rule with its reason and the fields it withholds', () => {
+    for (const rule of defaultRules) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${rule.name}\``) && line.includes(rule.because.slice(0, 30)));
+      expect(row, rule.name).toBeDefined();
+      for (const field of rule.withhold) expect(row, `${rule.name} withholds ${field}`).toContain(field);
+    }
+  });
+
+  it('names every releasable field', () => {
+    for (const field of Object.keys(releasableFields)) expect(doc, field).toContain(field);
   });
 });

@@ -11,7 +11,10 @@ import { ingestFile, placementRow, writeCsv } from '../helpers/files.js';
 import { expectMatchesOpenApi } from '../helpers/openapi.js';
 import { findLeaks, seeded } from '../helpers/pii.js';
 
-const t = useTestApp();
+// demo-letters mails for demo-bank only: the hospital's accounts do not exist for it.
+const t = useTestApp((raw) => {
+  (raw.recipients as Record<string, { sources?: string[] }>)['demo-letters']!.sources = ['demo-bank'];
+});
 
 /** Every response body a recipient received, except reveals (which may carry a value by design). */
 const seen: string[] = [];
@@ -256,6 +259,23 @@ describe('release to collection systems', () => {
     const head = await t.deps.store.feedHead();
     expect(seqs.at(-1)).toBe(head);
     expect(all.filter((e) => e.type === 'account.placed').map((e) => e.view.fields.balance?.value)).toEqual(expect.arrayContaining(Array.from({ length: 12 }, (_, i) => `${i}.00`)));
+  });
+
+  it('releases a medical account\'s service date and facility only to a purpose granted them, a diagnosis never, and nothing to a recipient of other sources', async () => {
+    const cursor = String(await t.deps.store.feedHead());
+    await send('hospital', 'placement', [placementRow('MED-1', {
+      debt_type: 'medical', original_creditor: 'Demo Hospital', service_date: '2025-03-02', facility_name: 'Demo General', diagnosis_code: seeded.diagnosis_code, balance: '310.00',
+    })], 'demo-hospital');
+    const [placed] = await readFeed('demo-collector', 'collection-contact', cursor);
+    expect(placed!.view.fields).toMatchObject({ service_date: { value: '2025-03-02' }, facility_name: { value: 'Demo General' } });
+    expect(JSON.stringify(placed)).not.toContain('diagnosis');
+    const skip = (await account('demo-collector', 'skip-tracing', placed!.view.account)).json as unknown as AccountView;
+    expect(Object.keys(skip.fields)).not.toContain('service_date');
+    expect(Object.keys(skip.fields)).not.toContain('facility_name');
+
+    expect(await readFeed('demo-letters', 'letter-mailing', cursor)).toEqual([]);
+    const lettersToken = t.deps.tokeniser.forRecipient('demo-letters', t.deps.tokeniser.fromRecipient('demo-collector', placed!.view.account)!);
+    expect(await account('demo-letters', 'letter-mailing', lettersToken)).toMatchObject({ status: 404, json: { code: 'NOT_FOUND' } });
   });
 
   it('leaks no seeded value in any response, log line or audit entry', async () => {

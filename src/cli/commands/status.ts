@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.js';
+import { overdueRecalls } from '../../release/recalls.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { commonOptions, exit, loadFromFlags, parse, writeJson, type Command } from '../io.js';
 
 /**
  * `veilgate status`: per source, files by state and (for SFTP sources) deliveries not yet finished;
+ * per recipient, how far it acknowledged its feed and the recalls it has left unacknowledged too long;
  * and the audit head. Read from the database, so it works beside a running `serve`.
  */
 export const statusCommand: Command = async (argv, io) => {
@@ -18,7 +20,12 @@ export const statusCommand: Command = async (argv, io) => {
       if (source.sftp !== undefined) sources[id].sftp = { host: `${source.sftp.host}:${source.sftp.port}`, unfinishedDeliveries: (await store.unfinishedSftpDeliveries(id)).length };
     }
     for (const row of await store.fileCounts()) (sources[row.source] ??= { files: {} }).files[row.state] = row.count;
-    writeJson(io, { dataDir: config.dataDir, sources, audit: await store.auditHead() });
+    const overdue = await overdueRecalls({ config, store, clock: systemClock });
+    const recipients = Object.fromEntries(await Promise.all(Object.keys(config.recipients).map(async (id) => {
+      const late = overdue.find((o) => o.recipient === id)!;
+      return [id, { feedAcknowledged: await store.feedPosition(id), overdueRecalls: late.count, oldestOverdueRecallAt: late.oldestAt }] as const;
+    })));
+    writeJson(io, { dataDir: config.dataDir, sources, recipients, feedHead: await store.feedHead(), audit: await store.auditHead() });
     return exit.ok;
   } finally {
     await store.close();
