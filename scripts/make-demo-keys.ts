@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateGatewayJwks, randomKeyBase64, writeApiKeysAndJwks } from '../src/keys/generate.js';
+import { writeDemoOfficer } from '../src/officers/password.js';
 
 const dir = join(import.meta.dirname, '..', 'keys-example');
 mkdirSync(dir, { recursive: true });
@@ -36,4 +37,5 @@ writeFileSync(join(dir, 'gateway.jwks.pub.json'), JSON.stringify(jwks.publicJwks
 writeFileSync(join(dir, 'token-root.v1.key'), randomKeyBase64(), { mode: 0o600 });
 writeFileSync(join(dir, 'vault-root.v1.key'), randomKeyBase64(), { mode: 0o600 });
 writeApiKeysAndJwks(dir);
+await writeDemoOfficer(dir);
 console.log(`wrote demo keys to ${dir}`);

@@ -8,6 +8,7 @@ import { loadKeyRing } from './keys/keyring.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/log.js';
 import { buildPolicy, type MinimisationPolicy } from './minimise/policy.js';
+import { CheckpointSigner } from './audit/checkpoint.js';
 import { releasePolicy, type ReleasePolicy } from './release/policy.js';
 import { ReleaseView } from './release/view.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -33,6 +34,8 @@ export interface Deps {
   /** The release policy in force (grants, sources, rules) and the one way subject data is read. */
   readonly releasePolicy: ReleasePolicy;
   readonly release: ReleaseView;
+  /** Signs audit checkpoints (ES256, the gateway's JWKS signing key). */
+  readonly checkpoints: CheckpointSigner;
 }
 
 /** The one way JOSE enters the pipeline: a compact JWE → the verified records of a source. */
@@ -61,5 +64,6 @@ export async function buildDeps(config: Config, options: { clock: Clock; log: Lo
     jose: await createJoseOpener(config, options.clock),
     releasePolicy: policy,
     release: new ReleaseView({ store, tokeniser, vault, clock: options.clock }, policy, config.release),
+    checkpoints: CheckpointSigner.fromJwks(config.keys.jwksFile),
   };
 }

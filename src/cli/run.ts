@@ -6,7 +6,9 @@ import { demoCommand } from './commands/demo.js';
 import { ingestCommand } from './commands/ingest.js';
 import { keysCommand } from './commands/keys.js';
 import { serveCommand } from './commands/serve.js';
+import { retentionCommand } from './commands/retention.js';
 import { statusCommand } from './commands/status.js';
+import { subjectCommand } from './commands/subject.js';
 import { exit, type CliIo, type Command } from './io.js';
 
 const commands: Record<string, Command> = {
@@ -17,6 +19,8 @@ const commands: Record<string, Command> = {
   status: statusCommand,
   demo: demoCommand,
   serve: serveCommand,
+  subject: subjectCommand,
+  retention: retentionCommand,
 };
 
 const help = `veilgate: a privacy gateway for debt-collection data
@@ -25,8 +29,15 @@ const help = `veilgate: a privacy gateway for debt-collection data
   veilgate serve [--port N]             the HTTPS API, SFTP pollers and recovery, until SIGTERM
   veilgate ingest --source ID --kind placement|recall|update FILE
                                         ingest one OpenPGP file; prints the acknowledgement (JSON)
-  veilgate status                       files by source and state, audit head
-  veilgate audit verify                 recompute the audit chain; names the first broken entry
+  veilgate status                       files by source and state, recipients' feeds and overdue recalls, audit head
+  veilgate audit verify [FILE --key JWKS [--checkpoint F]]
+                                        recompute the audit chain (database, or an export offline)
+  veilgate audit export [--from N] [--to M]
+                                        the audit log and its signed checkpoints as NDJSON
+  veilgate audit checkpoint             sign a checkpoint of the audit chain head now
+  veilgate subject report|erase (--token T | --national-id N [--type T]) --officer ID [--yes]
+                                        a subject-access report (JSON), or erasure (crypto-shredding)
+  veilgate retention run                apply the retention periods once
   veilgate config check [--config F]    list every configuration problem
   veilgate config demo [--json]         print the built-in demo configuration
   veilgate keys init --out DIR          generate a fresh key set for a real deployment

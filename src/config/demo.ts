@@ -42,6 +42,9 @@ export function demoConfig(): Record<string, unknown> {
       'demo-hospital': source('demo-hospital', 'Demo Hospital (medical debt)', 'hospital'),
       'demo-agency': source('demo-agency', 'Demo Revenue Agency (tax debt)', 'government'),
     },
+    officers: {
+      'demo-officer': { displayName: 'Demo privacy officer', passwordHashFile: 'keys-example/demo-officer.password.scrypt', apiKeySha256: [demoApiKeyHash('demo-officer')] },
+    },
     recipients: {
       'demo-collector': { displayName: 'Demo collection platform', apiKeySha256: [demoApiKeyHash('demo-collector')], grants: demoGrants.collector },
       'demo-letters': { displayName: 'Demo letter vendor', apiKeySha256: [demoApiKeyHash('demo-letters')], grants: demoGrants.letters },

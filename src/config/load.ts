@@ -123,6 +123,7 @@ function checkFiles(config: Config, baseDir: string): string[] {
     for (const source of recipient.sources ?? []) if (!(source in config.sources)) problems.push(`recipients.${id}.sources: "${source}" is not a configured source`);
     for (const [purpose, grant] of Object.entries(recipient.grants)) problems.push(...grantProblems(`recipients.${id}.grants.${purpose}`, grant));
   }
+  for (const [id, officer] of Object.entries(config.officers)) need(officer.passwordHashFile, `officers.${id}.passwordHashFile`);
   need(config.api.tlsCertFile, 'api.tlsCertFile');
   need(config.api.tlsKeyFile, 'api.tlsKeyFile');
   if ((config.api.tlsCertFile === null) !== (config.api.tlsKeyFile === null)) problems.push('api: set both tlsCertFile and tlsKeyFile, or neither');
@@ -151,6 +152,7 @@ function resolvePaths(config: Config, baseDir: string, dataDirFromCaller: boolea
       tlsCertFile: config.api.tlsCertFile === null ? null : abs(config.api.tlsCertFile),
       tlsKeyFile: config.api.tlsKeyFile === null ? null : abs(config.api.tlsKeyFile),
     },
+    officers: Object.fromEntries(Object.entries(config.officers).map(([id, o]) => [id, { ...o, passwordHashFile: abs(o.passwordHashFile) }])),
     sources: Object.fromEntries(
       Object.entries(config.sources).map(([id, s]) => [id, {
         ...s,

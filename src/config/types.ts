@@ -80,6 +80,19 @@ export interface ReleaseConfig {
   readonly requestsPerMinute: number;
 }
 
+export interface OfficerConfig {
+  readonly displayName: string;
+  readonly passwordHashFile: string;
+  readonly apiKeySha256: readonly string[];
+}
+
+export interface RetentionConfig {
+  readonly spoolDays: number;
+  readonly rejectedRecordsDays: number;
+  readonly recalledAccountsDays: number;
+  readonly intervalHours: number;
+}
+
 export interface Limits {
   readonly maxFileBytes: number;
   readonly maxDecompressedBytes: number;
@@ -109,4 +122,7 @@ export interface Config {
   readonly sources: Readonly<Record<string, SourceConfig>>;
   readonly recipients: Readonly<Record<string, RecipientConfig>>;
   readonly release: ReleaseConfig;
+  readonly officers: Readonly<Record<string, OfficerConfig>>;
+  readonly audit: { readonly checkpointIntervalSeconds: number };
+  readonly retention: RetentionConfig;
 }

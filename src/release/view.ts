@@ -267,6 +267,11 @@ export class ReleaseView {
     const decision = decideRelease(grant, {
       purpose: reader.purpose, accountStatus: f.status, debtType: data.debt_type ?? '', restrictions: subject.restrictions, consents: subject.consents,
     }, this.policy.rules);
+    if (f.erased) {
+      // Crypto-shredded: whatever the grant and the rules, the account releases nothing.
+      for (const field of Object.keys(grant)) decision.withheld[field] = 'subject_erased';
+      decision.released = {};
+    }
     const needsVault = Object.entries(decision.released).some(([field, mode]) => {
       const spec = releasableFields[field];
       if (spec === undefined || (spec.from === 'kept') || spec.keptKey !== undefined) return false;

@@ -1,5 +1,6 @@
 import type { RecordKind } from '../config/types.js';
 import type { AuditDraft, AuditEntry } from '../audit/chain.js';
+import type { Checkpoint } from '../audit/checkpoint.js';
 import type { Rejection } from '../errors/gateway-error.js';
 import type { SubjectKeyStore } from '../tokenise/vault.js';
 import type { FileState } from '../pipeline/file-states.js';
@@ -10,7 +11,7 @@ import type { FileState } from '../pipeline/file-states.js';
  * a networked backend fits; each one is one transaction, and every audit draft passed in is
  * appended to the chain inside that same transaction.
  */
-export interface Store extends FileStore, StagingStore, AccountStore, SubjectKeyStore, AuditStore, SftpDeliveryStore, IdempotencyStore, ReleaseStore {
+export interface Store extends FileStore, StagingStore, AccountStore, SubjectKeyStore, AuditStore, SftpDeliveryStore, IdempotencyStore, ReleaseStore, OfficerStore {
   /** A cheap round trip, for readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -154,6 +155,25 @@ export interface AuditStore {
   /** Entries with seq in [fromSeq, toSeq], in order. */
   readAudit(fromSeq: number, toSeq: number): Promise<AuditEntry[]>;
   auditHead(): Promise<{ seq: number; hash: string }>;
+  /** Stores a signed checkpoint of the head; ignored when one exists at that seq. */
+  addCheckpoint(checkpoint: Checkpoint): Promise<void>;
+  listCheckpoints(fromSeq: number, toSeq: number): Promise<Checkpoint[]>;
+  latestCheckpoint(): Promise<Checkpoint | null>;
+  /** Entries matching an officer's filter, newest first, at most `limit`, before `beforeSeq` when given. */
+  queryAudit(filter: AuditFilter): Promise<AuditEntry[]>;
+}
+
+export interface AuditFilter {
+  subjectToken?: string;
+  /** `recipient:<id>`, `officer:<id>`, `source:<id>`, `gateway` … */
+  actor?: string;
+  purpose?: string;
+  action?: string;
+  /** ISO times, inclusive from, exclusive to. */
+  from?: string;
+  to?: string;
+  beforeSeq?: number;
+  limit: number;
 }
 
 /** A remote file the SFTP poller took or is taking. */
@@ -211,6 +231,8 @@ export interface AccountFacts {
   updates: Array<{ data: string; vault: Buffer | null }>;
   /** The subject's wrapped data key; null when the subject has none or was erased. */
   wrappedKey: Buffer | null;
+  /** The subject was erased (its data key destroyed): the account releases nothing. */
+  erased: boolean;
   /** The subject's restriction and consent changes, oldest first (the last id is its consent-state version). */
   subjectEvents: Array<{ id: number; field: string; value: string }>;
 }
@@ -260,4 +282,44 @@ export interface ReleaseStore {
   /** Stores a release policy under its version, once, so that decisions can be replayed. */
   savePolicy(version: string, body: string): Promise<void>;
   getPolicy(version: string): Promise<string | null>;
+}
+
+/** What a privacy officer's dashboard shows, for a time range. */
+export interface OfficerStats {
+  accessesByDay: Array<{ day: string; recipient: string; purpose: string; count: number }>;
+  fieldsByRecipient: Array<{ recipient: string; released: number; withheld: number }>;
+  topSubjects: Array<{ subjectToken: string; accesses: number }>;
+}
+
+/** Everything held about one subject, by reference: tokens, field names, files; never a value. */
+export interface SubjectHoldings {
+  subjectToken: string;
+  erasedAt: string | null;
+  accounts: Array<{
+    accountToken: string; source: string; status: 'placed' | 'recalled'; purgedAt: string | null;
+    placement: { receiptId: string; fileName: string; receivedAt: string; recordNo: number; data: string; vault: Buffer | null };
+    updates: number;
+  }>;
+  wrappedKey: Buffer | null;
+  subjectEvents: Array<{ id: number; field: string; value: string; origin: string; at: string }>;
+  /** Files whose records hold the subject: their spooled copies hold its values (still encrypted to the gateway). */
+  files: Array<{ receiptId: string; source: string; state: string; spoolPath: string; spoolPurgedAt: string | null }>;
+}
+
+export interface OfficerStore {
+  officerStats(range: { from: string; to: string }): Promise<OfficerStats>;
+  subjectHoldings(subjectToken: string): Promise<SubjectHoldings | null>;
+  /**
+   * Crypto-shredding: deletes the subject's data key (overwritten, not just unlinked, in the database
+   * file) and records the erasure, with its audit entry, in one transaction. Returns the subject's files.
+   */
+  eraseSubject(subjectToken: string, by: string, at: string, audit: AuditDraft): Promise<SubjectHoldings['files'] | null>;
+  /** Marks spooled copies as deleted (after the caller removed the files). */
+  markSpoolPurged(receiptIds: readonly string[], at: string): Promise<void>;
+  /** Finished files whose spooled copy is older than `before` and still there. */
+  spoolsToPurge(before: string, limit: number): Promise<Array<{ receiptId: string; spoolPath: string }>>;
+  /** Deletes findings of files finished before `before`; returns how many. */
+  purgeFindings(before: string): Promise<number>;
+  /** Clears the vaulted values of accounts recalled before `before`; returns how many accounts. */
+  purgeRecalledAccounts(before: string, at: string): Promise<number>;
 }

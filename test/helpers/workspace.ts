@@ -35,6 +35,7 @@ export function makeWorkspace(adjust: (raw: RawConfig) => void = () => {}): Work
     s.pgpPublicKeyFiles = (s.pgpPublicKeyFiles as string[]).map(abs);
     s.jwkPublicKeyFiles = (s.jwkPublicKeyFiles as string[]).map(abs);
   }
+  for (const o of Object.values(raw.officers as Record<string, { passwordHashFile: string }>)) o.passwordHashFile = abs(o.passwordHashFile);
   raw.dataDir = join(dir, 'data');
   adjust(raw);
   const configFile = join(dir, 'veilgate.json');

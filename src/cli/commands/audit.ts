@@ -1,21 +1,49 @@
+import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CheckpointSigner } from '../../audit/checkpoint.js';
+import { checkpointNow } from '../../audit/checkpointer.js';
 import { verifyChain } from '../../audit/chain.js';
+import { exportLines, verifyExport } from '../../audit/export.js';
+import type { Config } from '../../config/types.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { systemClock } from '../../lib/clock.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
-import { commonOptions, exit, loadFromFlags, parse, writeJson, type Command } from '../io.js';
+import { commonOptions, exit, loadFromFlags, parse, writeJson, type CliIo, type Command } from '../io.js';
 
 /** Entries read per step: verification memory stays bounded whatever the log's length. */
 const pageEntries = 10_000;
 
-/** `veilgate audit verify`: recomputes the whole chain in the database and names the first broken entry. */
+const usage = `veilgate audit verify                         recompute the chain in the database (and check its checkpoints)
+veilgate audit verify FILE --key JWKS [--checkpoint F]...
+                                              verify an export offline with the gateway's public keys only
+veilgate audit export [--from N] [--to M]     entries and signed checkpoints as NDJSON on stdout
+veilgate audit checkpoint                     sign a checkpoint of the chain head now`;
+
+/** `veilgate audit …`: verify the chain (in the database, or an export offline), export it, checkpoint it. */
 export const auditCommand: Command = async (argv, io) => {
   const [sub, ...rest] = argv;
-  if (sub !== 'verify') throw new GatewayError('USAGE_INVALID', { usage: 'veilgate audit verify [--config F] [--data-dir D]' });
-  const { values } = parse(rest, commonOptions, false);
-  const { config } = loadFromFlags(values, io);
-  const store = SqliteStore.open(join(config.dataDir, config.storage.sqliteFile), { clock: systemClock, busyTimeoutMs: config.storage.busyTimeoutMs });
-  try {
+  switch (sub) {
+    case 'verify': return verify(rest, io);
+    case 'export': return exportAudit(rest, io);
+    case 'checkpoint': return checkpoint(rest, io);
+    default: throw new GatewayError('USAGE_INVALID', { usage });
+  }
+};
+
+async function verify(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, { ...commonOptions, key: { type: 'string' }, checkpoint: { type: 'string', multiple: true } });
+  if (positionals.length > 0) {
+    // Offline: nothing but the file and the public keys; no configuration, no database.
+    if (values.key === undefined || positionals.length !== 1) throw new GatewayError('USAGE_INVALID', { usage });
+    const jwks = JSON.parse(readFileSync(values.key, 'utf8')) as { keys: Array<Record<string, string>> };
+    const kept = (values.checkpoint ?? []).map((f) => readFileSync(f, 'utf8'));
+    const lines = createInterface({ input: createReadStream(positionals[0]!), crlfDelay: Infinity });
+    const result = await verifyExport(lines, jwks, kept);
+    writeJson(io, result);
+    return result.ok ? exit.ok : exit.failure;
+  }
+  return withStore(values, io, async (store) => {
     const head = await store.auditHead();
     let position = { seq: 0, hash: '0'.repeat(64) };
     let entries = 0;
@@ -32,9 +60,52 @@ export const auditCommand: Command = async (argv, io) => {
       writeJson(io, { ok: false, firstBadSeq: position.seq + 1, reason: 'entry missing' });
       return exit.failure;
     }
-    writeJson(io, { ok: true, entries, head: position });
+    // The database's own checkpoints must agree with the chain they signed.
+    const checkpoints = await store.listCheckpoints(1, head.seq);
+    for (const c of checkpoints) {
+      const [entry] = await store.readAudit(c.seq, c.seq);
+      if (entry?.hash !== c.hash) {
+        writeJson(io, { ok: false, firstBadSeq: c.seq, reason: 'the entry differs from the signed checkpoint at its sequence number (rewritten history)' });
+        return exit.failure;
+      }
+    }
+    writeJson(io, { ok: true, entries, head: position, checkpoints: checkpoints.length });
     return exit.ok;
+  });
+}
+
+async function exportAudit(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parse(argv, { ...commonOptions, from: { type: 'string' }, to: { type: 'string' } }, false);
+  const range = { from: seqFlag(values.from), to: seqFlag(values.to) };
+  return withStore(values, io, async (store) => {
+    for await (const chunk of exportLines(store, range)) {
+      if (!io.stdout.write(chunk)) await new Promise((resolve) => io.stdout.once('drain', resolve));
+    }
+    return exit.ok;
+  });
+}
+
+async function checkpoint(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parse(argv, commonOptions, false);
+  return withStore(values, io, async (store, config) => {
+    const signed = await checkpointNow({ store, checkpoints: CheckpointSigner.fromJwks(config.keys.jwksFile), clock: systemClock });
+    writeJson(io, signed);
+    return exit.ok;
+  });
+}
+
+async function withStore(values: { config?: string; 'data-dir'?: string }, io: CliIo, run: (store: SqliteStore, config: Config) => Promise<number>): Promise<number> {
+  const { config } = loadFromFlags(values, io);
+  const store = SqliteStore.open(join(config.dataDir, config.storage.sqliteFile), { clock: systemClock, busyTimeoutMs: config.storage.busyTimeoutMs });
+  try {
+    return await run(store, config);
   } finally {
     await store.close();
   }
-};
+}
+
+function seqFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new GatewayError('USAGE_INVALID', { reason: '--from and --to are sequence numbers' });
+  return Number(value);
+}

@@ -34,7 +34,9 @@ export const configCommand: Command = async (argv, io) => {
 
 /** Key paths made absolute, so that a saved copy works from any folder; dataDir stays ./var. */
 function demoConfigWithAbsolutePaths(): Record<string, unknown> {
-  const demo = demoConfig() as { keys: Record<string, unknown>; sources: Record<string, { pgpPublicKeyFiles: string[]; jwkPublicKeyFiles: string[] }> };
+  const demo = demoConfig() as {
+    keys: Record<string, unknown>; sources: Record<string, { pgpPublicKeyFiles: string[]; jwkPublicKeyFiles: string[] }>; officers: Record<string, { passwordHashFile: string }>;
+  };
   const abs = (p: string) => resolve(packageRoot, p);
   const keys = demo.keys as { pgpPrivateKeyFiles: string[]; jwksFile: string; tokenKeys: Array<{ file: string }>; vaultKeys: Array<{ file: string }> };
   keys.pgpPrivateKeyFiles = keys.pgpPrivateKeyFiles.map(abs);
@@ -44,5 +46,6 @@ function demoConfigWithAbsolutePaths(): Record<string, unknown> {
     s.pgpPublicKeyFiles = s.pgpPublicKeyFiles.map(abs);
     s.jwkPublicKeyFiles = s.jwkPublicKeyFiles.map(abs);
   }
+  for (const o of Object.values(demo.officers)) o.passwordHashFile = abs(o.passwordHashFile);
   return demo;
 }

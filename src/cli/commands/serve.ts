@@ -5,10 +5,13 @@ import { systemClock } from '../../lib/clock.js';
 import { createLogger } from '../../lib/log.js';
 import { startSftpPollers } from '../../ingest/sftp-poller.js';
 import { startRecovery } from '../../pipeline/recovery.js';
+import { startCheckpointer } from '../../audit/checkpointer.js';
+import { startRetention } from '../../officers/retention.js';
 import { commonOptions, exit, loadFromFlags, parse, type Command } from '../io.js';
 
 /**
- * `veilgate serve [--port N]`: the HTTP API, the SFTP pollers and the recovery of unfinished files,
+ * `veilgate serve [--port N]`: the HTTP API, the SFTP pollers, the recovery of unfinished files, audit
+ * checkpoints and the retention job,
  * until SIGTERM or SIGINT; then it stops taking work, lets in-flight files finish (anything cut short
  * replays from the spool on the next start) and exits 0.
  */
@@ -24,6 +27,8 @@ export const serveCommand: Command = async (argv, io) => {
   const { url } = await app.listen(port);
   const recovery = startRecovery(deps, 30_000);
   const pollers = startSftpPollers(deps);
+  const checkpointer = startCheckpointer(deps, config.audit.checkpointIntervalSeconds);
+  const retention = startRetention(deps);
   log.info({ url, sftpSources: Object.keys(pollers.status()) }, 'listening');
   io.stderr.write(`veilgate listening on ${url}\n`);
 
@@ -38,6 +43,8 @@ export const serveCommand: Command = async (argv, io) => {
   await app.close();
   await pollers.stop();
   await recovery.stop();
+  await retention.stop();
+  await checkpointer.stop();
   await deps.store.close();
   log.info('stopped');
   return exit.ok;

@@ -204,4 +204,38 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 6,
+    name: 'officers: audit checkpoints, audit index by subject, erasure, retention',
+    sql: `
+      -- Signed checkpoints of the audit chain head (JWS ES256 over seq, hash, time).
+      CREATE TABLE audit_checkpoints (
+        seq  INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL,
+        at   TEXT NOT NULL,
+        jws  TEXT NOT NULL
+      );
+      -- Which audit entries concern which subject, written with the entry: a subject report and the
+      -- officer's filter find them without scanning every entry's details.
+      CREATE TABLE audit_subjects (
+        subject_token TEXT NOT NULL,
+        seq           INTEGER NOT NULL,
+        PRIMARY KEY (subject_token, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX audit_log_by_actor ON audit_log(actor, seq);
+      CREATE INDEX audit_log_by_at ON audit_log(at);
+
+      -- Subjects whose data key was destroyed: their accounts release nothing, whatever arrives later.
+      CREATE TABLE erased_subjects (
+        subject_token TEXT PRIMARY KEY,
+        erased_at     TEXT NOT NULL,
+        erased_by     TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      -- A finished file's spooled bytes removed (erasure or retention); the row and its ack stay.
+      ALTER TABLE files ADD COLUMN spool_purged_at TEXT;
+      -- Personal data of an account removed by retention (vaults cleared); its tokens and history stay.
+      ALTER TABLE accounts ADD COLUMN purged_at TEXT;
+    `,
+  },
 ];

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RecordKind } from '../../config/types.js';
 import { chainEntries, genesisHash, type AuditDraft, type AuditEntry } from '../../audit/chain.js';
+import type { Checkpoint } from '../../audit/checkpoint.js';
 import { GatewayError, type Rejection } from '../../errors/gateway-error.js';
 import type { RecordCode } from '../../errors/codes.js';
 import { recordCodes } from '../../errors/codes.js';
@@ -11,7 +12,7 @@ import type { FileState } from '../../pipeline/file-states.js';
 import { isFinal } from '../../pipeline/file-states.js';
 import { sqliteMigrations } from '../migrations/sqlite.js';
 import { subjectStateFields } from '../../release/subject-state.js';
-import type { AccountFacts, AccountState, Decided, FeedEvent, FeedEventType, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
+import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FeedEventType, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
 
 interface FileDbRow {
   receipt_id: string; source: string; kind: RecordKind; channel: FileRow['channel']; envelope: FileRow['envelope']; file_name: string; sha256: string;
@@ -357,6 +358,7 @@ export class SqliteStore implements Store {
       out.set(r.account_token, {
         accountToken: r.account_token, subjectToken: r.subject_token, source: r.source, status: r.status,
         placement: r.placement, placementVault: r.placement_vault, recall: r.recall, updates: [], wrappedKey: r.wrapped_key, subjectEvents: [],
+        erased: r.erased_at !== null,
       });
     }
     for (const u of this.#st.accountUpdates.all(tokens) as Array<{ account_token: string; data: string; vault: Buffer | null }>) {
@@ -418,15 +420,138 @@ export class SqliteStore implements Store {
     return (this.#st.getPolicy.get(version) as { body: string } | undefined)?.body ?? null;
   }
 
+  // ---- officers ----------------------------------------------------------------------------
+
+  async officerStats(range: { from: string; to: string }): Promise<OfficerStats> {
+    const p = { from: range.from, to: range.to };
+    return {
+      accessesByDay: this.#st.accessesByDay.all(p) as OfficerStats['accessesByDay'],
+      fieldsByRecipient: (this.#st.fieldsByRecipient.all(p) as Array<{ recipient: string; released: number | null; withheld: number | null }>)
+        .map((r) => ({ recipient: r.recipient, released: r.released ?? 0, withheld: r.withheld ?? 0 })),
+      topSubjects: (this.#st.topSubjects.all(p) as Array<{ subject_token: string; accesses: number }>).map((r) => ({ subjectToken: r.subject_token, accesses: r.accesses })),
+    };
+  }
+
+  async subjectHoldings(subjectToken: string): Promise<SubjectHoldings | null> {
+    return this.#holdings(subjectToken);
+  }
+
+  #holdings(subjectToken: string): SubjectHoldings | null {
+    const accounts = this.#st.holdingsAccounts.all(subjectToken) as Array<{
+      account_token: string; source: string; status: 'placed' | 'recalled'; purged_at: string | null; receipt_id: string; file_name: string;
+      received_at: string; record_no: number; data: string; vault: Buffer | null; updates: number;
+    }>;
+    const erased = this.#st.erasedSubject.get(subjectToken) as { erased_at: string } | undefined;
+    if (accounts.length === 0 && erased === undefined) return null;
+    return {
+      subjectToken,
+      erasedAt: erased?.erased_at ?? null,
+      accounts: accounts.map((a) => ({
+        accountToken: a.account_token, source: a.source, status: a.status, purgedAt: a.purged_at, updates: a.updates,
+        placement: { receiptId: a.receipt_id, fileName: a.file_name, receivedAt: a.received_at, recordNo: a.record_no, data: a.data, vault: a.vault },
+      })),
+      wrappedKey: (this.#st.subjectKeys.get(JSON.stringify([subjectToken])) as { wrapped_key: Buffer } | undefined)?.wrapped_key ?? null,
+      subjectEvents: this.#st.subjectEventsFull.all(subjectToken) as SubjectHoldings['subjectEvents'],
+      files: (this.#st.filesOfSubject.all(subjectToken) as Array<{ receipt_id: string; source: string; state: string; spool_path: string; spool_purged_at: string | null }>)
+        .map((f) => ({ receiptId: f.receipt_id, source: f.source, state: f.state, spoolPath: f.spool_path, spoolPurgedAt: f.spool_purged_at })),
+    };
+  }
+
+  async eraseSubject(subjectToken: string, by: string, at: string, audit: AuditDraft): Promise<SubjectHoldings['files'] | null> {
+    const files = this.#db.transaction((): SubjectHoldings['files'] | null => {
+      const holdings = this.#holdings(subjectToken);
+      if (holdings === null) return null;
+      // secure_delete: the freed pages are zeroed, so the key's bytes do not linger in the file.
+      this.#db.pragma('secure_delete = ON');
+      try {
+        this.#st.deleteSubjectKey.run(subjectToken);
+        this.#st.deleteStagedSubjectKey.run(subjectToken);
+      } finally {
+        this.#db.pragma('secure_delete = OFF');
+      }
+      this.#st.insertErased.run(subjectToken, at, by);
+      this.#appendInTx([audit]);
+      return holdings.files;
+    }).immediate();
+    // Move the zeroed pages from the WAL into the database and empty the WAL, so no old copy of the
+    // page that held the key survives in it.
+    if (files !== null) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    return files;
+  }
+
+  async markSpoolPurged(receiptIds: readonly string[], at: string): Promise<void> {
+    this.#db.transaction(() => {
+      for (const id of receiptIds) this.#st.markSpoolPurged.run(at, id);
+    }).immediate();
+  }
+
+  async spoolsToPurge(before: string, limit: number): Promise<Array<{ receiptId: string; spoolPath: string }>> {
+    return (this.#st.spoolsToPurge.all(before, limit) as Array<{ receipt_id: string; spool_path: string }>).map((r) => ({ receiptId: r.receipt_id, spoolPath: r.spool_path }));
+  }
+
+  async purgeFindings(before: string): Promise<number> {
+    return this.#st.purgeFindings.run(before).changes;
+  }
+
+  async purgeRecalledAccounts(before: string, at: string): Promise<number> {
+    return this.#db.transaction((): number => {
+      this.#db.pragma('secure_delete = ON');
+      try {
+        const accounts = this.#st.recalledToPurge.all(before) as Array<{ account_token: string }>;
+        for (const a of accounts) {
+          this.#st.clearAccountVaults.run(a.account_token);
+          this.#st.clearAccountUpdateVaults.run(a.account_token);
+          this.#st.markAccountPurged.run(at, a.account_token);
+        }
+        return accounts.length;
+      } finally {
+        this.#db.pragma('secure_delete = OFF');
+      }
+    }).immediate();
+  }
+
   // ---- audit -------------------------------------------------------------------------------
 
+  /** Appends that arrive in one turn of the event loop share one write transaction (group commit). */
   async appendAudit(drafts: readonly AuditDraft[]): Promise<void> {
-    this.#db.transaction(() => this.#appendInTx(drafts)).immediate();
+    await this.release([], () => ({ result: undefined, audit: drafts }));
+  }
+
+  async addCheckpoint(c: Checkpoint): Promise<void> {
+    // Not itself audited: an entry per checkpoint would move the head it attests, forever.
+    this.#st.insertCheckpoint.run(c.seq, c.hash, c.at, c.jws);
+  }
+
+  async listCheckpoints(fromSeq: number, toSeq: number): Promise<Checkpoint[]> {
+    return this.#st.listCheckpoints.all(fromSeq, toSeq) as Checkpoint[];
+  }
+
+  async latestCheckpoint(): Promise<Checkpoint | null> {
+    return (this.#st.latestCheckpoint.get() as Checkpoint | undefined) ?? null;
+  }
+
+  async queryAudit(f: AuditFilter): Promise<AuditEntry[]> {
+    // Fixed fragments and bound parameters only: the filter's values never become SQL text.
+    const where: string[] = [];
+    const params: Record<string, string | number> = { limit: f.limit };
+    const add = (clause: string, name: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params[name] = value;
+    };
+    add('a.seq IN (SELECT seq FROM audit_subjects WHERE subject_token = @subject)', 'subject', f.subjectToken);
+    add('a.actor = @actor', 'actor', f.actor);
+    add('a.action = @action', 'action', f.action);
+    add("json_extract(a.details, '$.purpose') = @purpose", 'purpose', f.purpose);
+    add('a.at >= @from', 'from', f.from);
+    add('a.at < @to', 'to', f.to);
+    add('a.seq < @before', 'before', f.beforeSeq);
+    const sql = `SELECT * FROM audit_log a ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY a.seq DESC LIMIT @limit`;
+    return (this.#db.prepare(sql).all(params) as AuditDbRow[]).map(toAuditEntry);
   }
 
   async readAudit(fromSeq: number, toSeq: number): Promise<AuditEntry[]> {
-    const rows = this.#st.readAudit.all(fromSeq, toSeq) as Array<{ seq: number; at: string; actor: string; action: string; target: string; details: string; prev_hash: string; hash: string }>;
-    return rows.map((r) => ({ seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown>, prevHash: r.prev_hash, hash: r.hash }));
+    return (this.#st.readAudit.all(fromSeq, toSeq) as AuditDbRow[]).map(toAuditEntry);
   }
 
   async auditHead(): Promise<{ seq: number; hash: string }> {
@@ -440,8 +565,10 @@ export class SqliteStore implements Store {
 
   /** Must run inside a write transaction: the head read and the inserts are then serialised. */
   #appendInTx(drafts: readonly AuditDraft[]): void {
+    if (drafts.length === 0) return;
     for (const e of chainEntries(this.#head(), drafts, this.#clock.now().toISOString())) {
       this.#st.insertAudit.run(e.seq, e.at, e.actor, e.action, e.target, JSON.stringify(e.details), e.prevHash, e.hash);
+      for (const subject of subjectsOf(e)) this.#st.insertAuditSubject.run(subject, e.seq);
     }
   }
 }
@@ -459,6 +586,8 @@ function migrate(db: Database.Database): void {
     }
   }).immediate();
 }
+
+const releaseActions = ['release.account', 'release.feed', 'verify', 'reveal'].map((a) => `'${a}'`).join(',');
 
 function prepare(db: Database.Database) {
   return {
@@ -550,10 +679,11 @@ function prepare(db: Database.Database) {
     findIdempotency: db.prepare('SELECT body_sha256, receipt_id FROM idempotency_keys WHERE caller = ? AND key = ?'),
     insertIdempotency: db.prepare('INSERT INTO idempotency_keys (caller, key, body_sha256, receipt_id, created_at) VALUES (?, ?, ?, ?, ?)'),
     accountFacts: db.prepare(`SELECT a.account_token, a.subject_token, a.source, a.status, p.data AS placement, p.vault AS placement_vault,
-        rc.data AS recall, s.wrapped_key
+        rc.data AS recall, s.wrapped_key, e.erased_at
       FROM accounts a JOIN records p ON p.receipt_id = a.placement_receipt AND p.record_no = a.placement_record
       LEFT JOIN records rc ON rc.receipt_id = a.recall_receipt AND rc.record_no = a.recall_record
       LEFT JOIN subjects s ON s.subject_token = a.subject_token
+      LEFT JOIN erased_subjects e ON e.subject_token = a.subject_token
       WHERE a.account_token IN (SELECT value FROM json_each(?))`),
     // Updates made before the account's latest placement belong to an earlier placement.
     accountUpdates: db.prepare(`SELECT u.account_token, r.data, r.vault FROM account_updates u
@@ -580,10 +710,46 @@ function prepare(db: Database.Database) {
         AND (@sources IS NULL OR e.source IN (SELECT value FROM json_each(@sources)))`),
     savePolicy: db.prepare('INSERT INTO policies (version, body, created_at) VALUES (?, ?, ?) ON CONFLICT (version) DO NOTHING'),
     getPolicy: db.prepare('SELECT body FROM policies WHERE version = ?'),
+    accessesByDay: db.prepare(`SELECT substr(at, 1, 10) AS day, substr(actor, 11) AS recipient, COALESCE(json_extract(details, '$.purpose'), '') AS purpose, COUNT(*) AS count
+      FROM audit_log WHERE at >= @from AND at < @to AND action IN (${releaseActions}) AND actor LIKE 'recipient:%'
+      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`),
+    fieldsByRecipient: db.prepare(`SELECT substr(a.actor, 11) AS recipient, SUM(json_array_length(i.value, '$.released')) AS released,
+        SUM((SELECT COUNT(*) FROM json_each(i.value, '$.withheld'))) AS withheld
+      FROM audit_log a, json_each(a.details, '$.items') i
+      WHERE a.at >= @from AND a.at < @to AND a.action IN (${releaseActions}) AND a.actor LIKE 'recipient:%' GROUP BY 1 ORDER BY 1`),
+    topSubjects: db.prepare(`SELECT s.subject_token, COUNT(*) AS accesses FROM audit_subjects s JOIN audit_log a ON a.seq = s.seq
+      WHERE a.at >= @from AND a.at < @to AND a.action IN (${releaseActions}) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`),
+    holdingsAccounts: db.prepare(`SELECT a.account_token, a.source, a.status, a.purged_at, f.receipt_id, f.file_name, f.received_at, r.record_no, r.data, r.vault,
+        (SELECT COUNT(*) FROM account_updates u WHERE u.account_token = a.account_token) AS updates
+      FROM accounts a JOIN records r ON r.receipt_id = a.placement_receipt AND r.record_no = a.placement_record
+      JOIN files f ON f.receipt_id = a.placement_receipt WHERE a.subject_token = ? ORDER BY f.received_at, a.account_token`),
+    erasedSubject: db.prepare('SELECT erased_at FROM erased_subjects WHERE subject_token = ?'),
+    subjectEventsFull: db.prepare('SELECT id, field, value, origin, at FROM subject_events WHERE subject_token = ? ORDER BY id'),
+    // records has no subject index (staging speed); a full scan is acceptable for an officer's request.
+    filesOfSubject: db.prepare(`SELECT f.receipt_id, f.source, f.state, f.spool_path, f.spool_purged_at FROM files f
+      WHERE f.receipt_id IN (SELECT DISTINCT receipt_id FROM records WHERE subject_token = ?) ORDER BY f.received_at`),
+    deleteSubjectKey: db.prepare('DELETE FROM subjects WHERE subject_token = ?'),
+    deleteStagedSubjectKey: db.prepare('DELETE FROM staged_subject_keys WHERE subject_token = ?'),
+    insertErased: db.prepare('INSERT OR IGNORE INTO erased_subjects (subject_token, erased_at, erased_by) VALUES (?, ?, ?)'),
+    markSpoolPurged: db.prepare('UPDATE files SET spool_purged_at = ? WHERE receipt_id = ? AND spool_purged_at IS NULL'),
+    spoolsToPurge: db.prepare(`SELECT receipt_id, spool_path FROM files WHERE state IN ('committed','rejected','duplicate')
+      AND spool_purged_at IS NULL AND finished_at < ? ORDER BY finished_at LIMIT ?`),
+    purgeFindings: db.prepare(`DELETE FROM findings WHERE receipt_id IN (SELECT receipt_id FROM files WHERE state IN ('committed','rejected') AND finished_at < ?)`),
+    recalledToPurge: db.prepare(`SELECT a.account_token FROM accounts a JOIN files f ON f.receipt_id = a.recall_receipt
+      WHERE a.status = 'recalled' AND a.purged_at IS NULL AND f.finished_at < ?`),
+    clearAccountVaults: db.prepare(`UPDATE records SET vault = NULL WHERE vault IS NOT NULL AND (receipt_id, record_no) IN
+      (SELECT placement_receipt, placement_record FROM accounts WHERE account_token = ?)`),
+    clearAccountUpdateVaults: db.prepare(`UPDATE records SET vault = NULL WHERE vault IS NOT NULL AND (receipt_id, record_no) IN
+      (SELECT receipt_id, record_no FROM account_updates WHERE account_token = ?)`),
+    markAccountPurged: db.prepare('UPDATE accounts SET purged_at = ? WHERE account_token = ?'),
     ping: db.prepare('SELECT 1'),
     auditHead: db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     readAudit: db.prepare('SELECT * FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq'),
+    insertAuditSubject: db.prepare('INSERT OR IGNORE INTO audit_subjects (subject_token, seq) VALUES (?, ?)'),
+    insertCheckpoint: db.prepare('INSERT OR IGNORE INTO audit_checkpoints (seq, hash, at, jws) VALUES (?, ?, ?, ?)'),
+    listCheckpoints: db.prepare('SELECT seq, hash, at, jws FROM audit_checkpoints WHERE seq BETWEEN ? AND ? ORDER BY seq'),
+    latestCheckpoint: db.prepare('SELECT seq, hash, at, jws FROM audit_checkpoints ORDER BY seq DESC LIMIT 1'),
   };
 }
 
@@ -600,6 +766,21 @@ function toFileRow(r: FileDbRow): FileRow {
   };
 }
 
+interface AuditDbRow { seq: number; at: string; actor: string; action: string; target: string; details: string; prev_hash: string; hash: string }
+
+function toAuditEntry(r: AuditDbRow): AuditEntry {
+  return { seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown>, prevHash: r.prev_hash, hash: r.hash };
+}
+
+/** The subjects an entry concerns: release items' subjects, and the target of subject actions. */
+function subjectsOf(e: AuditDraft): Set<string> {
+  const out = new Set<string>();
+  if (e.action.startsWith('subject.')) out.add(e.target);
+  const items = (e.details as { items?: unknown }).items;
+  if (Array.isArray(items)) for (const i of items as Array<{ subject?: unknown }>) if (typeof i.subject === 'string') out.add(i.subject);
+  return out;
+}
+
 interface PendingRelease {
   accountTokens: readonly string[];
   decide: (facts: ReadonlyMap<string, AccountFacts>) => Decided<unknown>;
@@ -609,7 +790,7 @@ interface PendingRelease {
 
 interface AccountFactsDbRow {
   account_token: string; subject_token: string | null; source: string; status: AccountFacts['status'];
-  placement: string; placement_vault: Buffer | null; recall: string | null; wrapped_key: Buffer | null;
+  placement: string; placement_vault: Buffer | null; recall: string | null; wrapped_key: Buffer | null; erased_at: string | null;
 }
 
 interface FeedDbRow { seq: number; type: FeedEventType; source: string; account_token: string; at: string; changes: string | null }

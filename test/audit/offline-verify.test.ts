@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compactVerify, importJWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointNow } from '../../src/audit/checkpointer.js';
+import { exportLines, verifyExport } from '../../src/audit/export.js';
+import type { Deps } from '../../src/deps.js';
+import { runVeilgate } from '../helpers/cli.js';
+import { keysDir } from '../helpers/gpg.js';
+import { makeWorkspace, workspaceDeps, type Workspace } from '../helpers/workspace.js';
+
+const publicJwks = JSON.parse(readFileSync(join(keysDir, 'gateway.jwks.pub.json'), 'utf8')) as { keys: Array<Record<string, string>> };
+let ws: Workspace;
+let deps: Deps;
+const lines: string[] = [];
+let checkpoint20 = '';
+let checkpoint50 = '';
+
+beforeAll(async () => {
+  ws = makeWorkspace();
+  ({ deps } = await workspaceDeps(ws));
+  const draft = (i: number) => ({ actor: 'recipient:demo-collector', action: 'release.account', target: `v1.account${i}`, details: { purpose: 'collection-contact', items: [{ subject: `v1.subject${i % 7}`, released: ['balance'], withheld: { email: 'consent_not_granted' } }] } });
+  await Promise.all(Array.from({ length: 20 }, (_, i) => deps.store.appendAudit([draft(i + 1)])));
+  checkpoint20 = (await checkpointNow(deps))!.jws;
+  await Promise.all(Array.from({ length: 30 }, (_, i) => deps.store.appendAudit([draft(i + 21)])));
+  checkpoint50 = (await checkpointNow(deps))!.jws;
+  for await (const chunk of exportLines(deps.store)) lines.push(...chunk.split('\n').filter((l) => l !== ''));
+});
+afterAll(async () => {
+  await deps?.store.close();
+});
+
+async function* asLines(list: readonly string[]): AsyncGenerator<string> {
+  yield* list;
+}
+
+const entries = () => lines.filter((l) => l.includes('"type":"entry"'));
+const header = () => lines[0]!;
+const checkpoints = () => lines.filter((l) => l.includes('"type":"checkpoint"'));
+const withEntries = (list: string[], head = header(), cps = checkpoints()) => [head, ...cps, ...list];
+const parse = (l: string) => JSON.parse(l) as Record<string, unknown>;
+
+/** An independent canonical form and hash, in a few lines, from the documented entry format. */
+function ownHash(e: Record<string, unknown>): string {
+  const canon = (v: unknown): string => (v === null || typeof v !== 'object' ? JSON.stringify(v)
+    : Array.isArray(v) ? `[${v.map(canon).join(',')}]`
+      : `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon((v as Record<string, unknown>)[k])}`).join(',')}}`);
+  return createHash('sha256').update(JSON.stringify([e.seq, e.at, e.actor, e.action, e.target, canon(e.details), e.prev_hash])).digest('hex');
+}
+
+describe('an audit export verified offline', () => {
+  it('verifies with an independent verifier: jose for the checkpoint JWS, a few lines of our own for the chain', async () => {
+    const key = await importJWK(publicJwks.keys.find((k) => k.use === 'sig')!, 'ES256');
+    const signed = new Map<number, string>();
+    for (const line of checkpoints()) {
+      const { payload, protectedHeader } = await compactVerify(String(parse(line).jws), key, { algorithms: ['ES256'] });
+      expect(protectedHeader.kid).toBe('gateway-sig-1');
+      const claims = JSON.parse(new TextDecoder().decode(payload)) as { seq: number; hash: string };
+      signed.set(claims.seq, claims.hash);
+    }
+    expect([...signed.keys()]).toEqual([20, 50]);
+    let prev = '0'.repeat(64);
+    for (const line of entries()) {
+      const e = parse(line);
+      expect(e.prev_hash).toBe(prev);
+      expect(ownHash(e)).toBe(e.hash);
+      if (signed.has(e.seq as number)) expect(e.hash).toBe(signed.get(e.seq as number));
+      prev = e.hash as string;
+    }
+    expect(entries()).toHaveLength(50);
+  });
+
+  it('passes our verifier, with and without the checkpoints the officer kept', async () => {
+    expect(await verifyExport(asLines(lines), publicJwks)).toMatchObject({ ok: true, entries: 50, checkpoints: 2, anchored: true });
+    expect(await verifyExport(asLines(lines), publicJwks, [checkpoint20, checkpoint50])).toMatchObject({ ok: true });
+  });
+
+  const edit = (seq: number, change: (e: Record<string, unknown>) => void) => entries().map((l) => {
+    const e = parse(l);
+    if (e.seq === seq) change(e);
+    return JSON.stringify(e);
+  });
+  /** An attacker who also recomputes every hash after the change, so the chain is internally consistent. */
+  const rehash = (list: string[]) => {
+    let prev = '0'.repeat(64);
+    return list.map((l) => {
+      const e = parse(l);
+      e.prev_hash = prev;
+      e.hash = ownHash(e);
+      prev = e.hash as string;
+      return JSON.stringify(e);
+    });
+  };
+
+  it.each([
+    ['an edited entry', () => withEntries(edit(7, (e) => ((e.details as { purpose: string }).purpose = 'skip-tracing'))), 7],
+    ['a deleted entry', () => withEntries(entries().filter((l) => parse(l).seq !== 7)), 7],
+    ['two entries swapped', () => {
+      const list = entries();
+      [list[6], list[7]] = [list[7]!, list[6]!];
+      return withEntries(list);
+    }, 7],
+    ['an inserted entry', () => {
+      const list = entries();
+      const forged = { ...parse(list[5]!), target: 'v1.forged' };
+      // The forgery copies entry 6's numbering and sits where entry 7 belongs.
+      list.splice(6, 0, JSON.stringify(forged));
+      return withEntries(list);
+    }, 7],
+    ['a truncated tail (entries dropped, header kept)', () => withEntries(entries().slice(0, 40)), 41],
+    ['a truncated tail with the header edited to match', () => withEntries(entries().slice(0, 40), JSON.stringify({ ...parse(header()), to: 40 })), 41],
+    ['a rewritten history with every hash recomputed', () => withEntries(rehash(edit(7, (e) => (e.target = 'v1.other')))), 20],
+  ])('detects %s with the first bad sequence number', async (_name, make, firstBad) => {
+    const result = await verifyExport(asLines(make()), publicJwks);
+    expect(result).toMatchObject({ ok: false, firstBadSeq: firstBad });
+  });
+
+  it('detects a rollback to an earlier state against a checkpoint the officer kept', async () => {
+    // The log as it was at seq 20, with its own valid checkpoint: consistent, but older than what the officer holds.
+    const rolledBack = withEntries(entries().slice(0, 20), JSON.stringify({ ...parse(header()), to: 20 }), checkpoints().slice(0, 1));
+    expect(await verifyExport(asLines(rolledBack), publicJwks)).toMatchObject({ ok: true });
+    expect(await verifyExport(asLines(rolledBack), publicJwks, [checkpoint50])).toMatchObject({ ok: false, firstBadSeq: 21, reason: expect.stringContaining('rolled back') as unknown });
+  });
+
+  it('refuses a checkpoint signed by another key', async () => {
+    const forged = checkpoints().map((l) => JSON.stringify({ ...parse(l), jws: String(parse(l).jws).replace(/.{4}$/, 'AAAA') }));
+    expect(await verifyExport(asLines(withEntries(entries(), header(), forged)), publicJwks)).toMatchObject({ ok: false, reason: expect.stringContaining('signature') as unknown });
+  });
+
+  it('is what `veilgate audit export` writes and `veilgate audit verify FILE --key` checks, exiting 1 on tampering', async () => {
+    const exported = await runVeilgate(['audit', 'export', '--config', ws.configFile]);
+    expect(exported.status).toBe(0);
+    const good = join(ws.dir, 'audit.ndjson');
+    writeFileSync(good, exported.stdout);
+    const ok = await runVeilgate(['audit', 'verify', good, '--key', join(keysDir, 'gateway.jwks.pub.json')]);
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, entries: 50 });
+    const bad = join(ws.dir, 'tampered.ndjson');
+    writeFileSync(bad, exported.stdout.replace('v1.account13', 'v1.account99'));
+    const tampered = await runVeilgate(['audit', 'verify', bad, '--key', join(keysDir, 'gateway.jwks.pub.json')]);
+    expect(tampered.status).toBe(1);
+    expect(JSON.parse(tampered.stdout)).toMatchObject({ ok: false, firstBadSeq: expect.any(Number) as unknown });
+  });
+});
