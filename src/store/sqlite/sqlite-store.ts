@@ -48,6 +48,9 @@ export class SqliteStore implements Store {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -32768'); // 32 MiB page cache: bounded whatever the file size
+    // Deleted rows and freed pages are zeroed, not left in free space: a destroyed subject key, a
+    // discarded staging run or purged findings must not be recoverable from the file.
+    db.pragma('secure_delete = ON');
     migrate(db);
     return new SqliteStore(db, options.clock);
   }
@@ -461,14 +464,9 @@ export class SqliteStore implements Store {
     const files = this.#db.transaction((): SubjectHoldings['files'] | null => {
       const holdings = this.#holdings(subjectToken);
       if (holdings === null) return null;
-      // secure_delete: the freed pages are zeroed, so the key's bytes do not linger in the file.
-      this.#db.pragma('secure_delete = ON');
-      try {
-        this.#st.deleteSubjectKey.run(subjectToken);
-        this.#st.deleteStagedSubjectKey.run(subjectToken);
-      } finally {
-        this.#db.pragma('secure_delete = OFF');
-      }
+      // secure_delete (set on open) zeroes the key's bytes rather than leaving them in free space.
+      this.#st.deleteSubjectKey.run(subjectToken);
+      this.#st.deleteStagedSubjectKey.run(subjectToken);
       this.#st.insertErased.run(subjectToken, at, by);
       this.#appendInTx([audit]);
       return holdings.files;
@@ -495,18 +493,13 @@ export class SqliteStore implements Store {
 
   async purgeRecalledAccounts(before: string, at: string): Promise<number> {
     return this.#db.transaction((): number => {
-      this.#db.pragma('secure_delete = ON');
-      try {
-        const accounts = this.#st.recalledToPurge.all(before) as Array<{ account_token: string }>;
-        for (const a of accounts) {
-          this.#st.clearAccountVaults.run(a.account_token);
-          this.#st.clearAccountUpdateVaults.run(a.account_token);
-          this.#st.markAccountPurged.run(at, a.account_token);
-        }
-        return accounts.length;
-      } finally {
-        this.#db.pragma('secure_delete = OFF');
+      const accounts = this.#st.recalledToPurge.all(before) as Array<{ account_token: string }>;
+      for (const a of accounts) {
+        this.#st.clearAccountVaults.run(a.account_token);
+        this.#st.clearAccountUpdateVaults.run(a.account_token);
+        this.#st.markAccountPurged.run(at, a.account_token);
       }
+      return accounts.length;
     }).immediate();
   }
 
