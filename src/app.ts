@@ -7,7 +7,11 @@ import { credentialsFrom } from './api/auth.js';
 import { errorHandler } from './api/error-handler.js';
 import { Metrics } from './api/metrics.js';
 import { publicRoutes } from './api/routes/public.js';
+import { officerRoutes } from './api/routes/officers.js';
 import { recipientRoutes } from './api/routes/recipients.js';
+import { ChainMonitor } from './audit/chain-monitor.js';
+import { dashboardRoutes } from './officers/dashboard.js';
+import { OfficerSessions } from './officers/sessions.js';
 import { sourceRoutes } from './api/routes/sources.js';
 import type { Deps } from './deps.js';
 import { GatewayError } from './errors/gateway-error.js';
@@ -36,6 +40,10 @@ export function buildApp(deps: Deps): App {
   app.use(publicRoutes(deps, metrics));
   app.use(sourceRoutes({ deps, credentials, metrics, background }));
   app.use(recipientRoutes(deps, credentials));
+  const sessions = new OfficerSessions(deps.clock);
+  const monitor = new ChainMonitor();
+  app.use(officerRoutes(deps, credentials, sessions, monitor));
+  app.use(dashboardRoutes(deps, credentials, sessions, monitor, deps.config.api.tlsCertFile !== null));
   app.use((_req, _res, next) => next(new GatewayError('NOT_FOUND')));
   app.use(errorHandler(deps.log));
 

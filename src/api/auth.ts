@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Config } from '../config/types.js';
 import { GatewayError } from '../errors/gateway-error.js';
 
-export type Role = 'source' | 'recipient';
+export type Role = 'source' | 'recipient' | 'officer';
 
 export interface Caller {
   role: Role;
@@ -24,6 +24,7 @@ export function credentialsFrom(config: Config): Credential[] {
   const out: Credential[] = [];
   for (const [id, s] of Object.entries(config.sources)) for (const h of s.apiKeySha256) out.push({ role: 'source', id, hash: Buffer.from(h, 'hex') });
   for (const [id, r] of Object.entries(config.recipients)) for (const h of r.apiKeySha256) out.push({ role: 'recipient', id, hash: Buffer.from(h, 'hex') });
+  for (const [id, o] of Object.entries(config.officers)) for (const h of o.apiKeySha256) out.push({ role: 'officer', id, hash: Buffer.from(h, 'hex') });
   return out;
 }
 
