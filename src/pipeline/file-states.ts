@@ -17,3 +17,8 @@ export const finalStates: ReadonlySet<FileState> = new Set(['committed', 'reject
 export function isFinal(state: FileState): boolean {
   return finalStates.has(state);
 }
+
+/** Codes that end a file `rejected`; any other error leaves it unfinished for a replay. */
+export function rejectsFile(code: string): boolean {
+  return /^(OPEN|JOSE|PARSE|FILE|SPOOL)_/.test(code) && code !== 'SPOOL_MISSING';
+}

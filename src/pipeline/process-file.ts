@@ -11,7 +11,7 @@ import { newFileTally, readRecords, type FileTally, type RawRecord } from '../pa
 import type { FileRow, Lease } from '../store/store.js';
 import { recordSchemas } from '../validate/schemas.js';
 import { committedAck, rejectedAck, type Ack } from './ack.js';
-import { isFinal } from './file-states.js';
+import { isFinal, rejectsFile } from './file-states.js';
 import { processBatch, rejectRepeatedAccounts, settleSubjectKeys } from './process-batch.js';
 
 export interface Progress {
@@ -161,11 +161,6 @@ async function reject(deps: Deps, file: FileRow, lease: Lease, error: GatewayErr
   if (!rejected) throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: file.receiptId });
   log.warn({ code: error.code, details: error.details }, 'file rejected');
   return ack;
-}
-
-/** Codes that end a file `rejected`; any other error leaves it unfinished for a replay. */
-export function rejectsFile(code: string): boolean {
-  return /^(OPEN|JOSE|PARSE|FILE|SPOOL)_/.test(code) && code !== 'SPOOL_MISSING';
 }
 
 async function* batches<T>(source: AsyncIterable<T[]>, size: number): AsyncGenerator<T[]> {

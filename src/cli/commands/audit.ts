@@ -1,6 +1,5 @@
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { CheckpointSigner } from '../../audit/checkpoint.js';
 import { checkpointNow } from '../../audit/checkpointer.js';
 import { verifyChain } from '../../audit/chain.js';
@@ -8,6 +7,7 @@ import { exportLines, verifyExport } from '../../audit/export.js';
 import type { Config } from '../../config/types.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { systemClock } from '../../lib/clock.js';
+import { linesOf } from '../../lib/lines.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { commonOptions, exit, loadFromFlags, parse, writeJson, type CliIo, type Command } from '../io.js';
 
@@ -38,8 +38,7 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
     if (values.key === undefined || positionals.length !== 1) throw new GatewayError('USAGE_INVALID', { usage });
     const jwks = JSON.parse(readFileSync(values.key, 'utf8')) as { keys: Array<Record<string, string>> };
     const kept = (values.checkpoint ?? []).map((f) => readFileSync(f, 'utf8'));
-    const lines = createInterface({ input: createReadStream(positionals[0]!), crlfDelay: Infinity });
-    const result = await verifyExport(lines, jwks, kept);
+    const result = await verifyExport(linesOf(positionals[0]!), jwks, kept);
     writeJson(io, result);
     return result.ok ? exit.ok : exit.failure;
   }
