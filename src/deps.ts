@@ -49,7 +49,7 @@ export async function buildDeps(config: Config, options: { clock: Clock; log: Lo
   const tokeniser = new Tokeniser(keys);
   const vault = new Vault(keys, store, config.limits.subjectKeyCacheEntries);
   const policy = releasePolicy(config);
-  await store.savePolicy(policy.version, policy.body);
+  await store.savePolicy(policy.version, policy.body, { actor: 'operator', action: 'policy.changed', target: policy.version, details: { recipients: Object.keys(config.recipients), rules: policy.rules.length } });
   return {
     config,
     store,

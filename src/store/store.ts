@@ -279,8 +279,11 @@ export interface ReleaseStore {
   feedHead(): Promise<number>;
   /** Per recipient, recall events it has not acknowledged that happened before `before` (ISO time). */
   overdueRecalls(recipients: ReadonlyArray<{ id: string; sources: readonly string[] | null }>, before: string): Promise<Array<{ recipient: string; count: number; oldestAt: string | null }>>;
-  /** Stores a release policy under its version, once, so that decisions can be replayed. */
-  savePolicy(version: string, body: string): Promise<void>;
+  /**
+   * Stores a release policy under its version, once, so that decisions can be replayed; a version not
+   * seen before is a configuration change, audited with it. True when it was new.
+   */
+  savePolicy(version: string, body: string, audit: AuditDraft): Promise<boolean>;
   getPolicy(version: string): Promise<string | null>;
 }
 

@@ -422,8 +422,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  async savePolicy(version: string, body: string): Promise<void> {
-    this.#st.savePolicy.run(version, body, this.#clock.now().toISOString());
+  async savePolicy(version: string, body: string, audit: AuditDraft): Promise<boolean> {
+    return this.#db.transaction((): boolean => {
+      if (this.#st.savePolicy.run(version, body, this.#clock.now().toISOString()).changes === 0) return false;
+      this.#appendInTx([audit]);
+      return true;
+    }).immediate();
   }
 
   async getPolicy(version: string): Promise<string | null> {
