@@ -16,10 +16,14 @@ let deps: Deps;
 const lines: string[] = [];
 let checkpoint20 = '';
 let checkpoint50 = '';
+/** Entries before the test's own (the gateway's start writes one: the release policy in force). */
+let base = 0;
+const at = (n: number) => base + n;
 
 beforeAll(async () => {
   ws = makeWorkspace();
   ({ deps } = await workspaceDeps(ws));
+  base = (await deps.store.auditHead()).seq;
   const draft = (i: number) => ({ actor: 'recipient:demo-collector', action: 'release.account', target: `v1.account${i}`, details: { purpose: 'collection-contact', items: [{ subject: `v1.subject${i % 7}`, released: ['balance'], withheld: { email: 'consent_not_granted' } }] } });
   await Promise.all(Array.from({ length: 20 }, (_, i) => deps.store.appendAudit([draft(i + 1)])));
   checkpoint20 = (await checkpointNow(deps))!.jws;
@@ -59,7 +63,7 @@ describe('an audit export verified offline', () => {
       const claims = JSON.parse(new TextDecoder().decode(payload)) as { seq: number; hash: string };
       signed.set(claims.seq, claims.hash);
     }
-    expect([...signed.keys()]).toEqual([20, 50]);
+    expect([...signed.keys()]).toEqual([at(20), at(50)]);
     let prev = '0'.repeat(64);
     for (const line of entries()) {
       const e = parse(line);
@@ -68,11 +72,11 @@ describe('an audit export verified offline', () => {
       if (signed.has(e.seq as number)) expect(e.hash).toBe(signed.get(e.seq as number));
       prev = e.hash as string;
     }
-    expect(entries()).toHaveLength(50);
+    expect(entries()).toHaveLength(at(50));
   });
 
   it('passes our verifier, with and without the checkpoints the officer kept', async () => {
-    expect(await verifyExport(asLines(lines), publicJwks)).toMatchObject({ ok: true, entries: 50, checkpoints: 2, anchored: true });
+    expect(await verifyExport(asLines(lines), publicJwks)).toMatchObject({ ok: true, entries: at(50), checkpoints: 2, anchored: true });
     expect(await verifyExport(asLines(lines), publicJwks, [checkpoint20, checkpoint50])).toMatchObject({ ok: true });
   });
 
@@ -94,33 +98,33 @@ describe('an audit export verified offline', () => {
   };
 
   it.each([
-    ['an edited entry', () => withEntries(edit(7, (e) => ((e.details as { purpose: string }).purpose = 'skip-tracing'))), 7],
-    ['a deleted entry', () => withEntries(entries().filter((l) => parse(l).seq !== 7)), 7],
+    ['an edited entry', () => withEntries(edit(at(7), (e) => ((e.details as { purpose: string }).purpose = 'skip-tracing'))), 7],
+    ['a deleted entry', () => withEntries(entries().filter((l) => parse(l).seq !== at(7))), 7],
     ['two entries swapped', () => {
       const list = entries();
-      [list[6], list[7]] = [list[7]!, list[6]!];
+      [list[at(6)], list[at(7)]] = [list[at(7)]!, list[at(6)]!];
       return withEntries(list);
     }, 7],
     ['an inserted entry', () => {
       const list = entries();
-      const forged = { ...parse(list[5]!), target: 'v1.forged' };
+      const forged = { ...parse(list[at(5)]!), target: 'v1.forged' };
       // The forgery copies entry 6's numbering and sits where entry 7 belongs.
-      list.splice(6, 0, JSON.stringify(forged));
+      list.splice(at(6), 0, JSON.stringify(forged));
       return withEntries(list);
     }, 7],
-    ['a truncated tail (entries dropped, header kept)', () => withEntries(entries().slice(0, 40)), 41],
-    ['a truncated tail with the header edited to match', () => withEntries(entries().slice(0, 40), JSON.stringify({ ...parse(header()), to: 40 })), 41],
-    ['a rewritten history with every hash recomputed', () => withEntries(rehash(edit(7, (e) => (e.target = 'v1.other')))), 20],
+    ['a truncated tail (entries dropped, header kept)', () => withEntries(entries().slice(0, at(40))), 41],
+    ['a truncated tail with the header edited to match', () => withEntries(entries().slice(0, at(40)), JSON.stringify({ ...parse(header()), to: at(40) })), 41],
+    ['a rewritten history with every hash recomputed', () => withEntries(rehash(edit(at(7), (e) => (e.target = 'v1.other')))), 20],
   ])('detects %s with the first bad sequence number', async (_name, make, firstBad) => {
     const result = await verifyExport(asLines(make()), publicJwks);
-    expect(result).toMatchObject({ ok: false, firstBadSeq: firstBad });
+    expect(result).toMatchObject({ ok: false, firstBadSeq: at(firstBad) });
   });
 
   it('detects a rollback to an earlier state against a checkpoint the officer kept', async () => {
     // The log as it was at seq 20, with its own valid checkpoint: consistent, but older than what the officer holds.
-    const rolledBack = withEntries(entries().slice(0, 20), JSON.stringify({ ...parse(header()), to: 20 }), checkpoints().slice(0, 1));
+    const rolledBack = withEntries(entries().slice(0, at(20)), JSON.stringify({ ...parse(header()), to: at(20) }), checkpoints().slice(0, 1));
     expect(await verifyExport(asLines(rolledBack), publicJwks)).toMatchObject({ ok: true });
-    expect(await verifyExport(asLines(rolledBack), publicJwks, [checkpoint50])).toMatchObject({ ok: false, firstBadSeq: 21, reason: expect.stringContaining('rolled back') as unknown });
+    expect(await verifyExport(asLines(rolledBack), publicJwks, [checkpoint50])).toMatchObject({ ok: false, firstBadSeq: at(21), reason: expect.stringContaining('rolled back') as unknown });
   });
 
   it('refuses a checkpoint signed by another key', async () => {
@@ -135,7 +139,7 @@ describe('an audit export verified offline', () => {
     writeFileSync(good, exported.stdout);
     const ok = await runVeilgate(['audit', 'verify', good, '--key', join(keysDir, 'gateway.jwks.pub.json')]);
     expect(ok.status).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, entries: 50 });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, entries: at(50) });
     const bad = join(ws.dir, 'tampered.ndjson');
     writeFileSync(bad, exported.stdout.replace('v1.account13', 'v1.account99'));
     const tampered = await runVeilgate(['audit', 'verify', bad, '--key', join(keysDir, 'gateway.jwks.pub.json')]);
