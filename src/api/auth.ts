@@ -39,12 +39,19 @@ export function identify(credentials: readonly Credential[], authorization: stri
   return found;
 }
 
-/** Express middleware: the route needs a caller of this role; `res.locals.caller` is set. */
-export function requireRole(credentials: readonly Credential[], role: Role) {
+/**
+ * Express middleware: the route needs a caller of this role; `res.locals.caller` is set.
+ * @param onForbidden told of a known caller refused for its role (recipient routes audit it).
+ */
+export function requireRole(credentials: readonly Credential[], role: Role, onForbidden?: (caller: Caller, req: Request) => Promise<void>) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const caller = identify(credentials, req.headers.authorization);
     if (caller === null) return next(new GatewayError('AUTH_REQUIRED'));
-    if (caller.role !== role) return next(new GatewayError('AUTH_FORBIDDEN', { role: caller.role }));
+    if (caller.role !== role) {
+      const refused = new GatewayError('AUTH_FORBIDDEN', { role: caller.role });
+      if (onForbidden === undefined) return next(refused);
+      return void onForbidden(caller, req).then(() => next(refused), next);
+    }
     res.locals.caller = caller;
     next();
   };

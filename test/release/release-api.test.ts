@@ -125,8 +125,11 @@ describe('release to collection systems', () => {
     expect(missing).toMatchObject({ status: 400, json: { code: 'RELEASE_PURPOSE_REQUIRED' } });
     const foreign = await account('demo-letters', 'letter-mailing', collectorA);
     expect(foreign).toMatchObject({ status: 404, json: { code: 'NOT_FOUND' } });
+    const sourceKey = await fetch(`${t.url}/v1/accounts/${lettersA}`, { headers: { authorization: `Bearer ${apiKey('demo-bank')}`, 'x-veilgate-purpose': 'letter-mailing' } });
+    expect(sourceKey.status).toBe(403);
     const refused = (await auditEntries('release.refused')).map((e) => e.details.code);
-    expect(refused).toEqual(expect.arrayContaining(['RELEASE_PURPOSE_NOT_GRANTED', 'RELEASE_PURPOSE_REQUIRED', 'NOT_FOUND']));
+    expect(refused).toEqual(expect.arrayContaining(['RELEASE_PURPOSE_NOT_GRANTED', 'RELEASE_PURPOSE_REQUIRED', 'NOT_FOUND', 'AUTH_FORBIDDEN']));
+    expect((await auditEntries('release.refused')).find((e) => e.details.code === 'AUTH_FORBIDDEN')).toMatchObject({ actor: 'source:demo-bank' });
   });
 
   it('writes one audit entry per read, with the policy and consent-state versions that replay the decision', async () => {

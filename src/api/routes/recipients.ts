@@ -16,7 +16,11 @@ const purposeShape = /^[a-z][a-z0-9-]{0,62}$/;
  */
 export function recipientRoutes(deps: Deps, credentials: ReturnType<typeof credentialsFrom>): Router {
   const router = Router();
-  const auth = [requireRole(credentials, 'recipient'), rateLimit(deps.config.release.requestsPerMinute, deps.clock)];
+  // A source or officer key on a recipient route is a refusal like any other: coded and audited.
+  const audited = async (caller: { role: string; id: string }, req: Request) => deps.store.appendAudit([{
+    actor: `${caller.role}:${caller.id}`, action: 'release.refused', target: `${req.method} ${req.path.split('/').slice(0, 3).join('/')}`, details: { code: 'AUTH_FORBIDDEN' },
+  }]);
+  const auth = [requireRole(credentials, 'recipient', audited), rateLimit(deps.config.release.requestsPerMinute, deps.clock)];
   const json = express.json({ limit: '16kb', type: () => true });
   const { release } = deps;
 
