@@ -1,0 +1,260 @@
+/**
+ * Numbered PostgreSQL migrations. Append only: a shipped migration is never edited. Version numbers
+ * match `sqlite.ts` step for step (the same tables at the same version), so both backends report the
+ * same schema version; a database whose schema is newer than the last one here is refused
+ * (STORE_SCHEMA_TOO_NEW) rather than misread.
+ *
+ * Dialect choices, against the SQLite schema:
+ * - every text column is `COLLATE "C"`: SQLite compares TEXT bytewise, and tokens and ISO times are
+ *   ordered and range-compared; a database created with a linguistic collation would order them
+ *   differently (and its indexes would be slower);
+ * - `INTEGER PRIMARY KEY` row ids become identity columns, BLOB becomes BYTEA, 0/1 flags BOOLEAN;
+ * - record data and audit details stay TEXT, not JSONB: the stored JSON must come back byte for
+ *   byte (audit details are hashed; records are returned as stored). Queries cast to jsonb.
+ * - `audit_head` (version 1): the one-row chain head every appender locks (`SELECT … FOR UPDATE`), so
+ *   that writers in several processes serialise on it as SQLite writers do on BEGIN IMMEDIATE.
+ */
+export const postgresMigrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'files, records, findings, subjects, audit',
+    sql: `
+      CREATE TABLE files (
+        receipt_id     TEXT COLLATE "C" PRIMARY KEY,
+        source         TEXT COLLATE "C" NOT NULL,
+        kind           TEXT COLLATE "C" NOT NULL CHECK (kind IN ('placement','recall','update')),
+        channel        TEXT COLLATE "C" NOT NULL,
+        file_name      TEXT COLLATE "C" NOT NULL,
+        sha256         TEXT COLLATE "C" NOT NULL,
+        size_bytes     BIGINT NOT NULL,
+        spool_path     TEXT COLLATE "C" NOT NULL,
+        received_at    TEXT COLLATE "C" NOT NULL,
+        state          TEXT COLLATE "C" NOT NULL CHECK (state IN ('received','processing','committed','rejected','duplicate')),
+        duplicate_of   TEXT COLLATE "C" REFERENCES files(receipt_id),
+        lease_owner    TEXT COLLATE "C",
+        lease_token    BIGINT NOT NULL DEFAULT 0,
+        lease_until_ms BIGINT,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        commit_seq     BIGINT UNIQUE,
+        finished_at    TEXT COLLATE "C",
+        file_error     TEXT COLLATE "C",
+        ack            TEXT
+      );
+      -- One live copy of the same bytes per source: the exactly-once key (source, sha256).
+      CREATE UNIQUE INDEX files_live_bytes ON files(source, sha256) WHERE state NOT IN ('rejected','duplicate');
+      CREATE INDEX files_unfinished ON files(state) WHERE state IN ('received','processing');
+
+      -- Records of every file, visible to readers only once their file is committed. No index on a
+      -- random token (staging appends in record order); the accounts table is maintained at commit.
+      CREATE TABLE records (
+        id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        receipt_id    TEXT COLLATE "C" NOT NULL REFERENCES files(receipt_id),
+        record_no     INTEGER NOT NULL,
+        kind          TEXT COLLATE "C" NOT NULL,
+        account_token TEXT COLLATE "C" NOT NULL,
+        subject_token TEXT COLLATE "C",
+        data          TEXT NOT NULL,
+        vault         BYTEA,
+        UNIQUE (receipt_id, record_no)
+      );
+
+      -- The committed state of each account, maintained by the commit transaction.
+      CREATE TABLE accounts (
+        account_token      TEXT COLLATE "C" PRIMARY KEY,
+        subject_token      TEXT COLLATE "C",
+        status             TEXT COLLATE "C" NOT NULL CHECK (status IN ('placed','recalled')),
+        delinquency_date   TEXT COLLATE "C",
+        placement_receipt  TEXT COLLATE "C" NOT NULL,
+        placement_record   INTEGER NOT NULL,
+        commit_seq         BIGINT NOT NULL
+      );
+
+      CREATE TABLE findings (
+        receipt_id TEXT COLLATE "C" NOT NULL,
+        record_no  INTEGER NOT NULL,
+        seq        INTEGER NOT NULL,
+        severity   TEXT COLLATE "C" NOT NULL CHECK (severity IN ('error','warning')),
+        field      TEXT COLLATE "C",
+        code       TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (receipt_id, severity, record_no, seq)
+      );
+
+      CREATE TABLE subjects (
+        subject_token TEXT COLLATE "C" PRIMARY KEY,
+        wrapped_key   BYTEA NOT NULL,
+        created_at    TEXT COLLATE "C" NOT NULL
+      );
+
+      CREATE TABLE audit_log (
+        seq       BIGINT PRIMARY KEY,
+        at        TEXT COLLATE "C" NOT NULL,
+        actor     TEXT COLLATE "C" NOT NULL,
+        action    TEXT COLLATE "C" NOT NULL,
+        target    TEXT COLLATE "C" NOT NULL,
+        details   TEXT NOT NULL,
+        prev_hash TEXT COLLATE "C" NOT NULL,
+        hash      TEXT COLLATE "C" NOT NULL
+      );
+
+      -- The chain head, one row: every append locks it first (FOR UPDATE), reads the head, appends
+      -- and moves it, in the appending transaction; so replicas never fork the chain.
+      CREATE TABLE audit_head (
+        id   BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (id),
+        seq  BIGINT NOT NULL,
+        hash TEXT COLLATE "C" NOT NULL
+      );
+      INSERT INTO audit_head (id, seq, hash) VALUES (TRUE, 0, repeat('0', 64));
+    `,
+  },
+  {
+    version: 2,
+    name: 'sftp deliveries',
+    sql: `
+      -- One row per remote file the SFTP poller decided to take, written before the download, so that a
+      -- crash at any later step resumes the same delivery instead of taking the file again.
+      CREATE TABLE sftp_deliveries (
+        id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        source       TEXT COLLATE "C" NOT NULL,
+        remote_path  TEXT COLLATE "C" NOT NULL,
+        kind         TEXT COLLATE "C" NOT NULL,
+        size_bytes   BIGINT NOT NULL,
+        mtime_ms     BIGINT NOT NULL,
+        receipt_id   TEXT COLLATE "C" REFERENCES files(receipt_id),
+        ack_written  BOOLEAN NOT NULL DEFAULT FALSE,
+        finished_at  TEXT COLLATE "C",
+        created_at   TEXT COLLATE "C" NOT NULL
+      );
+      CREATE UNIQUE INDEX sftp_deliveries_open ON sftp_deliveries(source, remote_path, size_bytes, mtime_ms) WHERE finished_at IS NULL;
+    `,
+  },
+  {
+    version: 3,
+    name: 'envelopes and API idempotency keys',
+    sql: `
+      -- How a received body is opened: an OpenPGP message (files) or a compact JWE (API record batches).
+      ALTER TABLE files ADD COLUMN envelope TEXT COLLATE "C" NOT NULL DEFAULT 'pgp' CHECK (envelope IN ('pgp','jose'));
+
+      -- An API caller's Idempotency-Key, bound to the SHA-256 of the body it first came with.
+      CREATE TABLE idempotency_keys (
+        caller      TEXT COLLATE "C" NOT NULL,
+        key         TEXT COLLATE "C" NOT NULL,
+        body_sha256 TEXT COLLATE "C" NOT NULL,
+        receipt_id  TEXT COLLATE "C" NOT NULL REFERENCES files(receipt_id),
+        created_at  TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (caller, key)
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'subject keys staged with their file',
+    sql: `
+      -- Data keys of subjects first seen in a file, staged with it and inserted into subjects in token
+      -- order by the commit: a rejected file leaves no key in use elsewhere.
+      CREATE TABLE staged_subject_keys (
+        id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        receipt_id    TEXT COLLATE "C" NOT NULL,
+        subject_token TEXT COLLATE "C" NOT NULL,
+        wrapped_key   BYTEA NOT NULL
+      );
+      CREATE INDEX staged_subject_keys_by_receipt ON staged_subject_keys(receipt_id);
+    `,
+  },
+  {
+    version: 5,
+    name: 'release: account history, subject events, feed, recipient positions, policies',
+    sql: `
+      -- What release needs of an account: its source (recipients read some sources only), the recall
+      -- record behind a tombstone, and its subject (a restriction applies to all of a subject's accounts).
+      ALTER TABLE accounts ADD COLUMN source TEXT COLLATE "C";
+      ALTER TABLE accounts ADD COLUMN recall_receipt TEXT COLLATE "C";
+      ALTER TABLE accounts ADD COLUMN recall_record INTEGER;
+      UPDATE accounts SET source = (SELECT source FROM files WHERE files.receipt_id = accounts.placement_receipt);
+      CREATE INDEX accounts_by_subject ON accounts(subject_token);
+
+      -- Committed update records of each account, in commit order (records has no account index).
+      CREATE TABLE account_updates (
+        account_token TEXT COLLATE "C" NOT NULL,
+        commit_seq    BIGINT NOT NULL,
+        record_no     INTEGER NOT NULL,
+        receipt_id    TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (account_token, commit_seq, record_no)
+      );
+
+      -- Every change of a subject's restrictions and consents, from files and from recipients. The id of
+      -- a subject's latest event is its consent-state version.
+      CREATE TABLE subject_events (
+        id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        subject_token TEXT COLLATE "C" NOT NULL,
+        field         TEXT COLLATE "C" NOT NULL,
+        value         TEXT COLLATE "C" NOT NULL,
+        origin        TEXT COLLATE "C" NOT NULL,
+        at            TEXT COLLATE "C" NOT NULL
+      );
+      CREATE INDEX subject_events_by_subject ON subject_events(subject_token, id);
+
+      -- The ordered stream recipients read; seq is the cursor. One event per affected account. Every
+      -- transaction that inserts here holds the audit head lock first, so seq order is commit order
+      -- and a reader's cursor never skips an event committed late with a lower seq.
+      CREATE TABLE feed_events (
+        seq           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        type          TEXT COLLATE "C" NOT NULL CHECK (type IN ('account.placed','account.updated','account.recalled','subject.restricted','subject.consent_changed')),
+        source        TEXT COLLATE "C" NOT NULL,
+        account_token TEXT COLLATE "C" NOT NULL,
+        subject_token TEXT COLLATE "C",
+        receipt_id    TEXT COLLATE "C",
+        record_no     INTEGER,
+        details       TEXT,
+        at            TEXT COLLATE "C" NOT NULL
+      );
+      CREATE INDEX feed_events_recalls ON feed_events(seq) WHERE type = 'account.recalled';
+
+      -- How far each recipient has acknowledged its feed (recalls before it are acknowledged).
+      CREATE TABLE recipient_positions (
+        recipient  TEXT COLLATE "C" PRIMARY KEY,
+        acked_seq  BIGINT NOT NULL,
+        updated_at TEXT COLLATE "C" NOT NULL
+      );
+
+      -- Every release policy (grants and rules) in force at some time, by version, for replay.
+      CREATE TABLE policies (
+        version    TEXT COLLATE "C" PRIMARY KEY,
+        body       TEXT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL
+      );
+    `,
+  },
+  {
+    version: 6,
+    name: 'officers: audit checkpoints, audit index by subject, erasure, retention',
+    sql: `
+      -- Signed checkpoints of the audit chain head (JWS ES256 over seq, hash, time).
+      CREATE TABLE audit_checkpoints (
+        seq  BIGINT PRIMARY KEY,
+        hash TEXT COLLATE "C" NOT NULL,
+        at   TEXT COLLATE "C" NOT NULL,
+        jws  TEXT NOT NULL
+      );
+      -- Which audit entries concern which subject, written with the entry.
+      CREATE TABLE audit_subjects (
+        subject_token TEXT COLLATE "C" NOT NULL,
+        seq           BIGINT NOT NULL,
+        PRIMARY KEY (subject_token, seq)
+      );
+      CREATE INDEX audit_log_by_actor ON audit_log(actor, seq);
+      CREATE INDEX audit_log_by_at ON audit_log(at);
+
+      -- Subjects whose data key was destroyed: their accounts release nothing, whatever arrives later.
+      CREATE TABLE erased_subjects (
+        subject_token TEXT COLLATE "C" PRIMARY KEY,
+        erased_at     TEXT COLLATE "C" NOT NULL,
+        erased_by     TEXT COLLATE "C" NOT NULL
+      );
+
+      -- A finished file's spooled bytes removed (erasure or retention); the row and its ack stay.
+      ALTER TABLE files ADD COLUMN spool_purged_at TEXT COLLATE "C";
+      -- Personal data of an account removed by retention (vaults cleared); its tokens and history stay.
+      ALTER TABLE accounts ADD COLUMN purged_at TEXT COLLATE "C";
+    `,
+  },
+];
