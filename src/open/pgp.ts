@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import type { Limits } from '../config/types.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { useBoundedDecompression } from './decompression.js';
 import { pgpDecryptConfig } from './limits.js';
 
 export interface OpenPgpOptions {
@@ -33,11 +34,13 @@ export interface OpenedFile {
 /**
  * Opens an OpenPGP message from a spooled file: binary or ASCII-armoured, compressed or not,
  * SEIPDv1 (GnuPG 2.2), SEIPDv2 or OCB (GnuPG 2.4). Memory stays bounded: the file is read with
- * real backpressure, and the plaintext is streamed (see open/limits.ts for why that is safe).
+ * real backpressure, including through decompression (see open/decompression.ts), and the plaintext
+ * is streamed (see open/limits.ts for why that is safe).
  * @throws GatewayError OPEN_NOT_OPENPGP, OPEN_DECRYPT_FAILED; the plaintext iterator throws
  *   OPEN_INTEGRITY_FAILED or OPEN_DECOMPRESSED_TOO_LARGE.
  */
 export async function openPgpFile(path: string, options: OpenPgpOptions): Promise<OpenedFile> {
+  useBoundedDecompression();
   const config = pgpDecryptConfig(options.limits);
   const armoured = await looksArmoured(path);
   const bytes = fileWebStream(path, options.limits.decryptReadChunkBytes);

@@ -15,6 +15,15 @@ export interface ColumnMapper {
 const echoableName = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 /**
+ * Distinct dropped names counted one by one, at most. NDJSON keys are the sender's to choose, so a
+ * file with a new unknown key on every line would otherwise grow this map (and the acknowledgement)
+ * with its record count; past the cap, further new names are counted together as `other_fields`.
+ * A CSV header is limited by maxRecordBytes anyway.
+ */
+export const maxDroppedFieldNames = 256;
+const otherDroppedFields = 'other_fields';
+
+/**
  * Maps a source's column names to canonical field names (per-source `mapping`), once per file.
  * Unknown columns are dropped at the door and counted per record, never stored.
  * @param header CSV header cells, or null for NDJSON (keys are mapped per object).
@@ -59,7 +68,8 @@ export function columnMapper(
         const name = canonical(key);
         if (knownFields.has(name)) fields[name] = value;
         else {
-          const as = droppedName(name, 'unnamed_field');
+          let as = droppedName(name, 'unnamed_field');
+          if (dropped.size >= maxDroppedFieldNames && !dropped.has(as)) as = otherDroppedFields;
           dropped.set(as, (dropped.get(as) ?? 0) + 1);
         }
       }

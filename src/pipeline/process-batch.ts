@@ -4,7 +4,7 @@ import type { Deps } from '../deps.js';
 import { rejection } from '../errors/gateway-error.js';
 import { minimise, type MinimisedRecord } from '../minimise/minimise.js';
 import type { RawRecord } from '../parse/read-records.js';
-import type { AccountState, Lease, StagedFinding, StagedRecord } from '../store/store.js';
+import type { AccountState, Lease, StagedFinding, StagedRecord, SubjectKeyConflict } from '../store/store.js';
 import { subjectOf, tokenValue } from '../tokenise/subject.js';
 import type { TokenDomain } from '../tokenise/tokens.js';
 import { validateRecord } from '../validate/record.js';
@@ -93,7 +93,20 @@ export async function processBatch(deps: Deps, batch: readonly RawRecord[], ctx:
  */
 export async function settleSubjectKeys(deps: Deps, lease: Lease): Promise<void> {
   const conflicts = await deps.store.subjectKeyConflicts(lease.receiptId);
-  if (conflicts.length === 0) return;
+  // A few subjects at a time: the records to reseal then stay in memory a slice at a time, however
+  // many subjects a large file met twice. Each subject is settled whole within its slice.
+  for (let i = 0; i < conflicts.length; i += settleSubjectsPerStep) {
+    await settleSubjectSlice(deps, lease, conflicts.slice(i, i + settleSubjectsPerStep));
+  }
+}
+
+/**
+ * Subjects resealed per store call in settleSubjectKeys: about 8k records (two per subject) of a few
+ * hundred bytes in memory at once. Not smaller: each call scans the file's staged records once.
+ */
+const settleSubjectsPerStep = 4096;
+
+async function settleSubjectSlice(deps: Deps, lease: Lease, conflicts: readonly SubjectKeyConflict[]): Promise<void> {
   const keep = new Map<string, Buffer | null>();
   const final = new Map<string, { wrapped: Buffer; candidates: Buffer[] }>();
   for (const c of conflicts) {
