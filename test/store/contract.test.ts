@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { verifyChain, type AuditDraft } from '../../src/audit/chain.js';
 import { recordCodes } from '../../src/errors/codes.js';
+import { sqliteMigrations } from '../../src/store/migrations/sqlite.js';
 import { fixedClock } from '../../src/lib/clock.js';
 import type { RecordKind } from '../../src/config/types.js';
 import type { AccountFacts, Lease, NewFile, StagedRecord, Store } from '../../src/store/store.js';
@@ -615,7 +616,8 @@ describe.each(['sqlite', 'postgres'] as const)('%s store contract', (kind: Backe
 
   it('refuses a database whose schema is newer than the code, and answers ping', async () => {
     await store.ping();
-    await backend.markSchemaNewer(7);
-    await expect(backend.openAnother()).rejects.toMatchObject({ code: 'STORE_SCHEMA_TOO_NEW', details: { databaseVersion: 7, codeVersion: 6 } });
+    const latest = sqliteMigrations[sqliteMigrations.length - 1]!.version;
+    await backend.markSchemaNewer(latest + 1);
+    await expect(backend.openAnother()).rejects.toMatchObject({ code: 'STORE_SCHEMA_TOO_NEW', details: { databaseVersion: latest + 1, codeVersion: latest } });
   });
 });

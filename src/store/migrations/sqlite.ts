@@ -238,4 +238,13 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       ALTER TABLE accounts ADD COLUMN purged_at TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'staged subject keys by subject',
+    sql: `
+      -- Settling a file's subject keys deletes by (receipt, subject): with only the receipt indexed, each
+      -- of the ~770 subjects met twice in a 1M-record file scanned all its staged keys (177 s of 460 s).
+      CREATE INDEX staged_subject_keys_by_subject ON staged_subject_keys(receipt_id, subject_token);
+    `,
+  },
 ];
