@@ -11,7 +11,7 @@ import { buildPolicy, type MinimisationPolicy } from './minimise/policy.js';
 import { CheckpointSigner } from './audit/checkpoint.js';
 import { releasePolicy, type ReleasePolicy } from './release/policy.js';
 import { ReleaseView } from './release/view.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { Tokeniser } from './tokenise/tokens.js';
 import { Vault } from './tokenise/vault.js';
@@ -45,7 +45,7 @@ export interface JoseOpener {
 
 export async function buildDeps(config: Config, options: { clock: Clock; log: Logger }): Promise<Deps> {
   const keys = await loadKeyRing(config);
-  const store = SqliteStore.open(join(config.dataDir, config.storage.sqliteFile), { clock: options.clock, busyTimeoutMs: config.storage.busyTimeoutMs });
+  const store = await openStore(config, options.clock);
   const tokeniser = new Tokeniser(keys);
   const vault = new Vault(keys, store, config.limits.subjectKeyCacheEntries);
   const policy = releasePolicy(config);

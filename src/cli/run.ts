@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.js')).serveCommand,
   subject: async () => (await import('./commands/subject.js')).subjectCommand,
   retention: async () => (await import('./commands/retention.js')).retentionCommand,
+  migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
 };
 
 const help = `veilgate: a privacy gateway for debt-collection data
@@ -30,6 +31,7 @@ const help = `veilgate: a privacy gateway for debt-collection data
   veilgate subject report|erase (--token T | --national-id N [--type T]) --officer ID [--yes]
                                         a subject-access report (JSON), or erasure (crypto-shredding)
   veilgate retention run                apply the retention periods once
+  veilgate migrate                      bring the configured database (SQLite or PostgreSQL) to this version's schema
   veilgate config check [--config F]    list every configuration problem
   veilgate config demo [--json]         print the built-in demo configuration
   veilgate keys init --out DIR          generate a fresh key set for a real deployment

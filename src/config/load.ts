@@ -34,6 +34,9 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   applyEnv(raw, env);
   if (options.dataDir !== undefined) raw.dataDir = options.dataDir;
 
+  // DATABASE_URL, the convention of every PostgreSQL host, fills storage.url when the file leaves it out.
+  const storage = raw.storage as { kind?: string; url?: string | null } | undefined;
+  if (storage?.kind === 'postgres' && (storage.url ?? null) === null && env.DATABASE_URL !== undefined) storage.url = env.DATABASE_URL;
   const problems = checkAgainstSchema(raw);
   if (problems.length === 0) problems.push(...checkFiles(raw as unknown as Config, baseDir));
   if (problems.length > 0) throw new GatewayError('CONFIG_INVALID', { problems });
@@ -124,6 +127,7 @@ function checkFiles(config: Config, baseDir: string): string[] {
     for (const [purpose, grant] of Object.entries(recipient.grants)) problems.push(...grantProblems(`recipients.${id}.grants.${purpose}`, grant));
   }
   for (const [id, officer] of Object.entries(config.officers)) need(officer.passwordHashFile, `officers.${id}.passwordHashFile`);
+  if (config.storage.kind === 'postgres' && config.storage.url === null) problems.push('storage.url: storage.kind is postgres; set storage.url or the DATABASE_URL environment variable');
   need(config.api.tlsCertFile, 'api.tlsCertFile');
   need(config.api.tlsKeyFile, 'api.tlsKeyFile');
   if ((config.api.tlsCertFile === null) !== (config.api.tlsKeyFile === null)) problems.push('api: set both tlsCertFile and tlsKeyFile, or neither');

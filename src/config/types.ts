@@ -107,7 +107,15 @@ export interface Limits {
 
 export interface Config {
   readonly dataDir: string;
-  readonly storage: { readonly kind: 'sqlite'; readonly sqliteFile: string; readonly busyTimeoutMs: number };
+  readonly storage: {
+    readonly kind: 'sqlite' | 'postgres';
+    /** PostgreSQL: from the config, else DATABASE_URL (resolved by the loader). */
+    readonly url: string | null;
+    readonly schema: string;
+    readonly poolSize: number;
+    readonly sqliteFile: string;
+    readonly busyTimeoutMs: number;
+  };
   readonly api: ApiConfig;
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   readonly keys: {

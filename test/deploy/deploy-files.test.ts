@@ -358,7 +358,9 @@ describe('the example configurations', () => {
     const file = join(tree, 'veilgate.json');
     writeFileSync(file, text);
     try {
-      const { config } = loadConfig({ file, env: {}, dataDir: join(tree, 'data') });
+      // The URL comes from the environment, as compose sets it (never from the file).
+      const { config } = loadConfig({ file, env: { DATABASE_URL: 'postgres://veilgate@postgres:5432/veilgate' }, dataDir: join(tree, 'data') });
+      expect(config.storage).toMatchObject({ kind: 'postgres', url: 'postgres://veilgate@postgres:5432/veilgate' });
       expect(Object.keys(config.sources).length).toBeGreaterThan(0);
       expect(config.api.port).toBe(apiPort);
     } finally {

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CheckpointSigner } from '../../audit/checkpoint.js';
 import { checkpointNow } from '../../audit/checkpointer.js';
 import { verifyChain } from '../../audit/chain.js';
@@ -8,7 +7,8 @@ import type { Config } from '../../config/types.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { systemClock } from '../../lib/clock.js';
 import { linesOf } from '../../lib/lines.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { openStore } from '../../store/open.js';
+import type { Store } from '../../store/store.js';
 import { commonOptions, exit, loadFromFlags, parse, writeJson, type CliIo, type Command } from '../io.js';
 
 /** Entries read per step: verification memory stays bounded whatever the log's length. */
@@ -93,9 +93,9 @@ async function checkpoint(argv: string[], io: CliIo): Promise<number> {
   });
 }
 
-async function withStore(values: { config?: string; 'data-dir'?: string }, io: CliIo, run: (store: SqliteStore, config: Config) => Promise<number>): Promise<number> {
+async function withStore(values: { config?: string; 'data-dir'?: string }, io: CliIo, run: (store: Store, config: Config) => Promise<number>): Promise<number> {
   const { config } = loadFromFlags(values, io);
-  const store = SqliteStore.open(join(config.dataDir, config.storage.sqliteFile), { clock: systemClock, busyTimeoutMs: config.storage.busyTimeoutMs });
+  const store = await openStore(config, systemClock);
   try {
     return await run(store, config);
   } finally {

@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import { systemClock } from '../../lib/clock.js';
 import { overdueRecalls } from '../../release/recalls.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { openStore } from '../../store/open.js';
 import { commonOptions, exit, loadFromFlags, parse, writeJson, type Command } from '../io.js';
 
 /**
@@ -12,7 +11,7 @@ import { commonOptions, exit, loadFromFlags, parse, writeJson, type Command } fr
 export const statusCommand: Command = async (argv, io) => {
   const { values } = parse(argv, commonOptions, false);
   const { config } = loadFromFlags(values, io);
-  const store = SqliteStore.open(join(config.dataDir, config.storage.sqliteFile), { clock: systemClock, busyTimeoutMs: config.storage.busyTimeoutMs });
+  const store = await openStore(config, systemClock);
   try {
     const sources: Record<string, { files: Record<string, number>; sftp?: { host: string; unfinishedDeliveries: number } }> = {};
     for (const [id, source] of Object.entries(config.sources)) {
