@@ -266,4 +266,16 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
       CREATE INDEX staged_subject_keys_by_subject ON staged_subject_keys(receipt_id, subject_token);
     `,
   },
+  {
+    version: 8,
+    name: 'audit subject tail',
+    sql: `
+      -- Kept aligned with SQLite's version 8. PostgreSQL's store indexes subjects as it appends and
+      -- leaves this table empty.
+      CREATE TABLE audit_subject_tail (
+        seq           BIGINT NOT NULL,
+        subject_token TEXT COLLATE "C" NOT NULL
+      );
+    `,
+  },
 ];

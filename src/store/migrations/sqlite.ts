@@ -247,4 +247,16 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       CREATE INDEX staged_subject_keys_by_subject ON staged_subject_keys(receipt_id, subject_token);
     `,
   },
+  {
+    version: 8,
+    name: 'audit subject tail',
+    sql: `
+      -- (entry, subject) pairs as they are appended, in append order; moved into audit_subjects sorted,
+      -- a few thousand at a time, so the index is not rewritten at a random page per entry.
+      CREATE TABLE audit_subject_tail (
+        seq           INTEGER NOT NULL,
+        subject_token TEXT NOT NULL
+      );
+    `,
+  },
 ];
