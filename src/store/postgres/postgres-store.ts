@@ -11,14 +11,8 @@ import type { FileState } from '../../pipeline/file-states.js';
 import { isFinal } from '../../pipeline/file-states.js';
 import { postgresMigrations } from '../migrations/postgres.js';
 import { subjectStateFields } from '../../release/subject-state.js';
-import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FeedEventType, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
-
-interface FileDbRow {
-  receipt_id: string; source: string; kind: RecordKind; channel: FileRow['channel']; envelope: FileRow['envelope']; file_name: string; sha256: string;
-  size_bytes: number; spool_path: string; received_at: string; state: FileState; duplicate_of: string | null;
-  lease_owner: string | null; lease_token: number; lease_until_ms: number | null; attempts: number;
-  commit_seq: number | null; finished_at: string | null; ack: string | null;
-}
+import { releaseActions, subjectsOf, toAuditEntry, toDelivery, toFeedEvent, toFileRow, type AccountFactsDbRow, type AuditDbRow, type DeliveryDbRow, type FeedDbRow, type FileDbRow, type PendingRelease } from '../rows.js';
+import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
 
 /** Runs one statement, in a transaction or on the pool, and returns its rows. */
 type Query = <R extends QueryResultRow>(sql: string, params?: readonly unknown[]) => Promise<R[]>;
@@ -27,7 +21,6 @@ type Query = <R extends QueryResultRow>(sql: string, params?: readonly unknown[]
 const schemaName = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Actions that release data to a reader (for the officer's statistics). */
-const releaseActions = ['release.account', 'release.feed', 'verify', 'reveal'];
 
 /**
  * BIGINT (int8) columns hold sequence numbers, counts and epoch milliseconds, all far below 2^53:
@@ -949,60 +942,4 @@ const sql = {
 
 function fileParams(f: NewFile): unknown[] {
   return [f.receiptId, f.source, f.kind, f.channel, f.envelope, f.fileName, f.sha256, f.sizeBytes, f.spoolPath, f.receivedAt];
-}
-
-function toFileRow(r: FileDbRow): FileRow {
-  return {
-    receiptId: r.receipt_id, source: r.source, kind: r.kind, channel: r.channel, envelope: r.envelope, fileName: r.file_name, sha256: r.sha256,
-    sizeBytes: r.size_bytes, spoolPath: r.spool_path, receivedAt: r.received_at, state: r.state, duplicateOf: r.duplicate_of,
-    leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseUntilMs: r.lease_until_ms, attempts: r.attempts,
-    commitSeq: r.commit_seq, finishedAt: r.finished_at, ack: r.ack,
-  };
-}
-
-interface AuditDbRow { seq: number; at: string; actor: string; action: string; target: string; details: string; prev_hash: string; hash: string }
-
-function toAuditEntry(r: AuditDbRow): AuditEntry {
-  return { seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown>, prevHash: r.prev_hash, hash: r.hash };
-}
-
-/** The subjects an entry concerns: release items' subjects, and the target of subject actions. */
-function subjectsOf(e: AuditDraft): Set<string> {
-  const out = new Set<string>();
-  if (e.action.startsWith('subject.')) out.add(e.target);
-  const items = (e.details as { items?: unknown }).items;
-  if (Array.isArray(items)) for (const i of items as Array<{ subject?: unknown }>) if (typeof i.subject === 'string') out.add(i.subject);
-  return out;
-}
-
-interface PendingRelease {
-  accountTokens: readonly string[];
-  /** A plain audit append (no read to decide). */
-  appendOnly?: readonly AuditDraft[];
-  decide: (facts: ReadonlyMap<string, AccountFacts>) => Decided<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-interface AccountFactsDbRow {
-  account_token: string; subject_token: string | null; source: string; status: AccountFacts['status'];
-  placement: string; placement_vault: Buffer | null; recall: string | null; wrapped_key: Buffer | null; erased_at: string | null;
-}
-
-interface FeedDbRow { seq: number; type: FeedEventType; source: string; account_token: string; at: string; changes: string | null }
-
-function toFeedEvent(r: FeedDbRow): FeedEvent {
-  return { seq: r.seq, type: r.type, source: r.source, accountToken: r.account_token, at: r.at, changes: r.changes === null ? null : JSON.parse(r.changes) as Record<string, string> };
-}
-
-interface DeliveryDbRow {
-  id: number; source: string; remote_path: string; kind: RecordKind; size_bytes: number; mtime_ms: number;
-  receipt_id: string | null; ack_written: boolean; finished_at: string | null;
-}
-
-function toDelivery(r: DeliveryDbRow): SftpDelivery {
-  return {
-    id: r.id, source: r.source, remotePath: r.remote_path, kind: r.kind, sizeBytes: r.size_bytes, mtimeMs: r.mtime_ms,
-    receiptId: r.receipt_id, ackWritten: r.ack_written, finishedAt: r.finished_at,
-  };
 }

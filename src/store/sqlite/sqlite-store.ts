@@ -12,14 +12,8 @@ import type { FileState } from '../../pipeline/file-states.js';
 import { isFinal } from '../../pipeline/file-states.js';
 import { sqliteMigrations } from '../migrations/sqlite.js';
 import { subjectStateFields } from '../../release/subject-state.js';
-import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FeedEventType, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
-
-interface FileDbRow {
-  receipt_id: string; source: string; kind: RecordKind; channel: FileRow['channel']; envelope: FileRow['envelope']; file_name: string; sha256: string;
-  size_bytes: number; spool_path: string; received_at: string; state: FileState; duplicate_of: string | null;
-  lease_owner: string | null; lease_token: number; lease_until_ms: number | null; attempts: number;
-  commit_seq: number | null; finished_at: string | null; ack: string | null;
-}
+import { releaseActions, subjectsOf, toAuditEntry, toDelivery, toFeedEvent, toFileRow, type AccountFactsDbRow, type AuditDbRow, type DeliveryDbRow, type FeedDbRow, type FileDbRow, type PendingRelease } from '../rows.js';
+import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
 
 /**
  * The embedded store: one SQLite file in WAL mode through better-sqlite3. Calls are synchronous
@@ -613,7 +607,7 @@ function migrate(db: Database.Database): void {
 /** How many appends go to the audit subject tail before it is moved into the index. */
 const subjectIndexEvery = 2_000;
 
-const releaseActions = ['release.account', 'release.feed', 'verify', 'reveal'].map((a) => `'${a}'`).join(',');
+const releaseActionList = releaseActions.map((a) => `'${a}'`).join(',');
 
 function prepare(db: Database.Database) {
   return {
@@ -737,15 +731,15 @@ function prepare(db: Database.Database) {
     savePolicy: db.prepare('INSERT INTO policies (version, body, created_at) VALUES (?, ?, ?) ON CONFLICT (version) DO NOTHING'),
     getPolicy: db.prepare('SELECT body FROM policies WHERE version = ?'),
     accessesByDay: db.prepare(`SELECT substr(at, 1, 10) AS day, substr(actor, 11) AS recipient, COALESCE(json_extract(details, '$.purpose'), '') AS purpose, COUNT(*) AS count
-      FROM audit_log WHERE at >= @from AND at < @to AND action IN (${releaseActions}) AND actor LIKE 'recipient:%'
+      FROM audit_log WHERE at >= @from AND at < @to AND action IN (${releaseActionList}) AND actor LIKE 'recipient:%'
       GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`),
     fieldsByRecipient: db.prepare(`SELECT substr(a.actor, 11) AS recipient, SUM(json_array_length(i.value, '$.released')) AS released,
         SUM((SELECT COUNT(*) FROM json_each(i.value, '$.withheld'))) AS withheld
       FROM audit_log a, json_each(a.details, '$.items') i
-      WHERE a.at >= @from AND a.at < @to AND a.action IN (${releaseActions}) AND a.actor LIKE 'recipient:%' GROUP BY 1 ORDER BY 1`),
+      WHERE a.at >= @from AND a.at < @to AND a.action IN (${releaseActionList}) AND a.actor LIKE 'recipient:%' GROUP BY 1 ORDER BY 1`),
     topSubjects: db.prepare(`SELECT s.subject_token, COUNT(*) AS accesses
       FROM (SELECT subject_token, seq FROM audit_subjects UNION ALL SELECT subject_token, seq FROM audit_subject_tail) s JOIN audit_log a ON a.seq = s.seq
-      WHERE a.at >= @from AND a.at < @to AND a.action IN (${releaseActions}) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`),
+      WHERE a.at >= @from AND a.at < @to AND a.action IN (${releaseActionList}) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`),
     holdingsAccounts: db.prepare(`SELECT a.account_token, a.source, a.status, a.purged_at, f.receipt_id, f.file_name, f.received_at, r.record_no, r.data, r.vault,
         (SELECT COUNT(*) FROM account_updates u WHERE u.account_token = a.account_token) AS updates
       FROM accounts a JOIN records r ON r.receipt_id = a.placement_receipt AND r.record_no = a.placement_record
@@ -784,60 +778,4 @@ function prepare(db: Database.Database) {
 
 function toDbFile(f: NewFile) {
   return { receipt_id: f.receiptId, source: f.source, kind: f.kind, channel: f.channel, envelope: f.envelope, file_name: f.fileName, sha256: f.sha256, size_bytes: f.sizeBytes, spool_path: f.spoolPath, received_at: f.receivedAt };
-}
-
-function toFileRow(r: FileDbRow): FileRow {
-  return {
-    receiptId: r.receipt_id, source: r.source, kind: r.kind, channel: r.channel, envelope: r.envelope, fileName: r.file_name, sha256: r.sha256,
-    sizeBytes: r.size_bytes, spoolPath: r.spool_path, receivedAt: r.received_at, state: r.state, duplicateOf: r.duplicate_of,
-    leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseUntilMs: r.lease_until_ms, attempts: r.attempts,
-    commitSeq: r.commit_seq, finishedAt: r.finished_at, ack: r.ack,
-  };
-}
-
-interface AuditDbRow { seq: number; at: string; actor: string; action: string; target: string; details: string; prev_hash: string; hash: string }
-
-function toAuditEntry(r: AuditDbRow): AuditEntry {
-  return { seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown>, prevHash: r.prev_hash, hash: r.hash };
-}
-
-/** The subjects an entry concerns: release items' subjects, and the target of subject actions. */
-function subjectsOf(e: AuditDraft): Set<string> {
-  const out = new Set<string>();
-  if (e.action.startsWith('subject.')) out.add(e.target);
-  const items = (e.details as { items?: unknown }).items;
-  if (Array.isArray(items)) for (const i of items as Array<{ subject?: unknown }>) if (typeof i.subject === 'string') out.add(i.subject);
-  return out;
-}
-
-interface PendingRelease {
-  accountTokens: readonly string[];
-  /** A plain audit append (no read to decide). */
-  appendOnly?: readonly AuditDraft[];
-  decide: (facts: ReadonlyMap<string, AccountFacts>) => Decided<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-interface AccountFactsDbRow {
-  account_token: string; subject_token: string | null; source: string; status: AccountFacts['status'];
-  placement: string; placement_vault: Buffer | null; recall: string | null; wrapped_key: Buffer | null; erased_at: string | null;
-}
-
-interface FeedDbRow { seq: number; type: FeedEventType; source: string; account_token: string; at: string; changes: string | null }
-
-function toFeedEvent(r: FeedDbRow): FeedEvent {
-  return { seq: r.seq, type: r.type, source: r.source, accountToken: r.account_token, at: r.at, changes: r.changes === null ? null : JSON.parse(r.changes) as Record<string, string> };
-}
-
-interface DeliveryDbRow {
-  id: number; source: string; remote_path: string; kind: RecordKind; size_bytes: number; mtime_ms: number;
-  receipt_id: string | null; ack_written: number; finished_at: string | null;
-}
-
-function toDelivery(r: DeliveryDbRow): SftpDelivery {
-  return {
-    id: r.id, source: r.source, remotePath: r.remote_path, kind: r.kind, sizeBytes: r.size_bytes, mtimeMs: r.mtime_ms,
-    receiptId: r.receipt_id, ackWritten: r.ack_written === 1, finishedAt: r.finished_at,
-  };
 }
