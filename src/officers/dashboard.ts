@@ -5,6 +5,7 @@ import type { ChainMonitor } from '../audit/chain-monitor.js';
 import type { AuditEntry } from '../audit/chain.js';
 import type { Deps } from '../deps.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { tokenShape } from '../tokenise/tokens.js';
 import { packageRoot } from '../lib/paths.js';
 import { SlidingWindow } from '../release/sliding-window.js';
 import type { credentialsFrom } from '../api/auth.js';
@@ -14,7 +15,6 @@ import { verifyPassword } from './password.js';
 import type { OfficerSession, OfficerSessions } from './sessions.js';
 import { eraseSubject, findSubject, subjectReport, type SubjectReport } from './subjects.js';
 
-const tokenShape = /^v\d{1,5}\.[A-Za-z0-9_-]{22}$/;
 
 /** Static files of the page: our stylesheet and script, and Chart.js from npm (no CDN: no network beyond the gateway). */
 const assets: Record<string, { file: string; type: string }> = {
@@ -92,14 +92,14 @@ export function dashboardRoutes(deps: Deps, credentials: ReturnType<typeof crede
   router.get('/officer', page, async (req, res) => {
     const stats = await officerStats(deps, monitor, rangeOf(req, deps));
     await officerRead(deps, officerOf(res), 'dashboard.viewed', 'dashboard', { from: stats.range.from, to: stats.range.to });
-    res.type('html').send(layout('Overview', sessionFor(req, sessions), overview(stats)));
+    res.type('html').send(layout('Overview', sessionOf(req, sessions), overview(stats)));
   });
 
   router.get('/officer/log', page, async (req, res) => {
     const filter = auditFilter(req);
     const entries = await deps.store.queryAudit(filter);
     await officerRead(deps, officerOf(res), 'audit.queried', 'audit', { results: entries.length });
-    res.type('html').send(layout('Access log', sessionFor(req, sessions), logPage(req, entries, Object.keys(deps.config.recipients))));
+    res.type('html').send(layout('Access log', sessionOf(req, sessions), logPage(req, entries, Object.keys(deps.config.recipients))));
   });
 
   router.post('/officer/subjects/lookup', form, page, async (req, res) => {
@@ -108,29 +108,29 @@ export function dashboardRoutes(deps: Deps, credentials: ReturnType<typeof crede
     const subject = tokenShape.test(query)
       ? await findSubject(deps, { token: query })
       : await findSubject(deps, { nationalId: query, type: typeof body.type === 'string' ? body.type : 'us_ssn' });
-    if (subject === null) return void res.status(404).type('html').send(layout('Subjects', sessionFor(req, sessions), '<p class="notice">No subject found for that token or national id.</p>' + lookupForm(sessionFor(req, sessions))));
+    if (subject === null) return void res.status(404).type('html').send(layout('Subjects', sessionOf(req, sessions), '<p class="notice">No subject found for that token or national id.</p>' + lookupForm(sessionOf(req, sessions))));
     res.redirect(303, `/officer/subjects/${subject}`);
   });
 
   router.get('/officer/subjects', page, (req, res) => {
-    res.type('html').send(layout('Subjects', sessionFor(req, sessions), lookupForm(sessionFor(req, sessions))));
+    res.type('html').send(layout('Subjects', sessionOf(req, sessions), lookupForm(sessionOf(req, sessions))));
   });
 
   router.get('/officer/subjects/:token', page, async (req, res) => {
     const token = String(req.params.token);
     if (!tokenShape.test(token)) throw new GatewayError('NOT_FOUND');
     const report = await subjectReport(deps, token, officerOf(res));
-    res.type('html').send(layout('Subject report', sessionFor(req, sessions), subjectPage(report, sessionFor(req, sessions))));
+    res.type('html').send(layout('Subject report', sessionOf(req, sessions), subjectPage(report, sessionOf(req, sessions))));
   });
 
   router.post('/officer/subjects/:token/erase', form, page, async (req, res) => {
     const token = String(req.params.token);
     if (!tokenShape.test(token)) throw new GatewayError('NOT_FOUND');
     if ((req.body as { confirm?: unknown }).confirm !== 'ERASE') {
-      return void res.status(400).type('html').send(layout('Subject report', sessionFor(req, sessions), '<p class="notice">Type ERASE to confirm the erasure.</p>'));
+      return void res.status(400).type('html').send(layout('Subject report', sessionOf(req, sessions), '<p class="notice">Type ERASE to confirm the erasure.</p>'));
     }
     const result = await eraseSubject(deps, token, officerOf(res));
-    res.type('html').send(layout('Subject erased', sessionFor(req, sessions), `
+    res.type('html').send(layout('Subject erased', sessionOf(req, sessions), `
       <p class="ok" id="erased">The subject's data key was destroyed at ${esc(result.erased_at)}: its values are unreadable everywhere and its ${result.accounts} account(s) release nothing.</p>
       <p>Spooled files deleted: ${result.spool_purged.length}; still in processing (deleted by retention once finished): ${result.spool_pending.length}.</p>
       <p><a href="/officer/subjects/${esc(token)}">Back to the subject</a></p>`));
@@ -141,10 +141,6 @@ export function dashboardRoutes(deps: Deps, credentials: ReturnType<typeof crede
 
 function officerOf(res: Response): string {
   return (res.locals.caller as { id: string }).id;
-}
-
-function sessionFor(req: Request, sessions: OfficerSessions): OfficerSession | null {
-  return sessionOf(req, sessions);
 }
 
 /** HTML-escapes text for element content and quoted attributes. */

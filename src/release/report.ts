@@ -22,7 +22,7 @@ export async function reportSubjectChange(
 ): Promise<{ subject: string; consent_version: number; accounts: number; applied: Record<string, string> }> {
   await d.release.grantOf(reader);
   const changes = checkChanges(body);
-  const subject = d.release.resolveSubject(reader, recipientSubjectToken);
+  const subject = d.release.resolve(reader, recipientSubjectToken);
   if (subject === null) return d.release.refuse(reader, 'NOT_FOUND');
   const effectiveDate = typeof body.effective_date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(body.effective_date) ? body.effective_date : null;
   const recorded = await d.store.recordSubjectChange(

@@ -8,7 +8,7 @@ import type { Vault } from '../tokenise/vault.js';
 import { decideRelease } from './decide.js';
 import { releasableFields } from './fields.js';
 import type { ReleasePolicy } from './policy.js';
-import { foldSubjectEvents } from './subject-state.js';
+import { foldSubjectEvents, subjectStateFields } from './subject-state.js';
 import { SlidingWindow } from './sliding-window.js';
 
 /** How one released field appears to a recipient. */
@@ -60,8 +60,8 @@ interface Material {
   erased: boolean;
 }
 
-const changeFields = new Set(['update_type', 'effective_date', 'amount', 'balance', 'phone_type', 'country', 'consent_phone', 'consent_sms', 'consent_email',
-  'cease_communication', 'attorney_represented', 'disputed', 'bankruptcy', 'deceased', 'identity_theft', 'third_party_contact_authorised']);
+/** The fields of a change a feed event may carry: an update's non-personal facts, restrictions and consents. */
+const changeFields = new Set(['update_type', 'effective_date', 'amount', 'balance', 'phone_type', 'country', ...subjectStateFields]);
 
 /**
  * The one way subject data leaves the gateway (DESIGN §3, invariant 3). Each read resolves the
@@ -103,7 +103,7 @@ export class ReleaseView {
   /** The released view of one account, by the recipient's token. */
   async account(reader: Reader, recipientToken: string): Promise<AccountView> {
     const grant = await this.grantOf(reader);
-    const internal = this.#resolve(reader, recipientToken);
+    const internal = this.resolve(reader, recipientToken);
     const view = internal === null ? null : await this.d.store.release<AccountView | null>([internal], (facts) => {
       const f = facts.get(internal);
       if (f === undefined || !this.#visible(reader, f)) return { result: null, audit: [] };
@@ -147,7 +147,7 @@ export class ReleaseView {
    */
   async verify(reader: Reader, recipientToken: string, claims: Readonly<Record<string, string>>): Promise<{ account: string; match: Record<string, boolean>; withheld: Record<string, string> }> {
     const grant = await this.grantOf(reader);
-    const internal = this.#resolve(reader, recipientToken);
+    const internal = this.resolve(reader, recipientToken);
     type Verified = { account: string; match: Record<string, boolean>; withheld: Record<string, string> };
     const outcome = internal === null ? null : await this.d.store.release<Verified | 'limited' | null>([internal], (facts) => {
       const f = facts.get(internal);
@@ -186,7 +186,7 @@ export class ReleaseView {
   async reveal(reader: Reader, recipientToken: string, fields: readonly string[]): Promise<{ account: string; values: Record<string, string>; withheld: Record<string, string> }> {
     const grant = await this.grantOf(reader);
     if (!this.#revealWindow.take(reader.recipient, this.d.clock.now().getTime(), fields.length)) return this.refuse(reader, 'RATE_LIMITED', recipientToken);
-    const internal = this.#resolve(reader, recipientToken);
+    const internal = this.resolve(reader, recipientToken);
     const outcome = internal === null ? null : await this.d.store.release([internal], (facts) => {
       const f = facts.get(internal);
       if (f === undefined || !this.#visible(reader, f)) return { result: null, audit: [] };
@@ -205,12 +205,8 @@ export class ReleaseView {
     return outcome;
   }
 
-  /** The internal token behind a recipient's subject token, or null. */
-  resolveSubject(reader: Reader, recipientToken: string): string | null {
-    return this.d.tokeniser.fromRecipient(reader.recipient, recipientToken);
-  }
-
-  #resolve(reader: Reader, recipientToken: string): string | null {
+  /** The internal token behind one of the reader's own tokens (account or subject), or null. */
+  resolve(reader: Reader, recipientToken: string): string | null {
     return this.d.tokeniser.fromRecipient(reader.recipient, recipientToken);
   }
 

@@ -87,7 +87,8 @@ function derive(root: Buffer, label: string): KeyObject {
   return createSecretKey(createHmac('sha256', root).update(label).digest());
 }
 
-const tokenShape = /^v(\d{1,5})\.([A-Za-z0-9_-]{22})$/;
+/** What every token looks like (internal and recipient alike): routes check input against it. */
+export const tokenShape = /^v(\d{1,5})\.([A-Za-z0-9_-]{22})$/;
 
 function splitToken(token: string): { version: number; raw: Buffer } {
   const m = tokenShape.exec(token);

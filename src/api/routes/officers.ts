@@ -2,6 +2,7 @@ import express, { Router, type Request } from 'express';
 import type { ChainMonitor } from '../../audit/chain-monitor.js';
 import type { Deps } from '../../deps.js';
 import { GatewayError } from '../../errors/gateway-error.js';
+import { tokenShape } from '../../tokenise/tokens.js';
 import { eraseSubject, findSubject, subjectReport } from '../../officers/subjects.js';
 import type { OfficerSessions } from '../../officers/sessions.js';
 import { overdueRecalls } from '../../release/recalls.js';
@@ -10,7 +11,6 @@ import { callerOf, type credentialsFrom } from '../auth.js';
 import { requireOfficer } from '../officer-auth.js';
 import { rateLimit } from '../rate-limit.js';
 
-const tokenShape = /^v\d{1,5}\.[A-Za-z0-9_-]{22}$/;
 const day = 86_400_000;
 
 /** The officer API: the audit log and its checkpoints, statistics, subject reports and erasure, overdue recalls. */

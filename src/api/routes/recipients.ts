@@ -1,13 +1,13 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Deps } from '../../deps.js';
 import { GatewayError } from '../../errors/gateway-error.js';
+import { tokenShape } from '../../tokenise/tokens.js';
 import { reportSubjectChange } from '../../release/report.js';
 import type { Reader } from '../../release/view.js';
 import { callerOf, requireRole, type credentialsFrom } from '../auth.js';
 import { routePattern } from '../error-handler.js';
 import { rateLimit } from '../rate-limit.js';
 
-const tokenShape = /^v\d{1,5}\.[A-Za-z0-9_-]{22}$/;
 const purposeShape = /^[a-z][a-z0-9-]{0,62}$/;
 
 /**
