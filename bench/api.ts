@@ -9,15 +9,14 @@
  * checks that every answered read wrote its audit entry.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
-import { placementCsv } from '../src/demo/sample-placements.js';
+import { encryptedPlacements } from './placement-file.js';
 
 const { values } = parseArgs({ options: {
   accounts: { type: 'string', default: '2000' }, seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' },
@@ -28,19 +27,10 @@ const connections = Number(values.connections);
 const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'vg-bench-api-'));
 const dataDir = join(work, 'data');
-const home = join(work, 'gnupg');
-execFileSync('mkdir', ['-m', '700', home]);
 const keys = join(root, 'keys-example');
-const gpg = (args: string[]) => execFileSync('gpg', ['--homedir', home, '--batch', '--yes', '--quiet', '--trust-model', 'always', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
-gpg(['--import', ...readdirSync(keys).filter((f) => f.endsWith('.pgp.asc')).map((f) => join(keys, f))]);
-
-const csv = join(work, 'placements.csv');
-const out = createWriteStream(csv);
-for (const chunk of placementCsv(accounts, { seed: 7, trailer: true })) if (!out.write(chunk)) await once(out, 'drain');
-out.end();
-await once(out, 'finish');
-gpg(['--output', `${csv}.gpg`, '--sign', '--local-user', 'demo-bank@example.invalid', '--recipient', 'gateway@veilgate.invalid', '--encrypt', csv]);
-execFileSync(join(root, 'bin', 'veilgate.js'), ['ingest', '--source', 'demo-bank', '--kind', 'placement', '--data-dir', dataDir, `${csv}.gpg`], { stdio: ['ignore', 'ignore', 'inherit'] });
+const encrypted = join(work, 'placements.csv.gpg');
+await encryptedPlacements(work, accounts, 7, encrypted);
+execFileSync(join(root, 'bin', 'veilgate.js'), ['ingest', '--source', 'demo-bank', '--kind', 'placement', '--data-dir', dataDir, encrypted], { stdio: ['ignore', 'ignore', 'inherit'] });
 
 const collectorKey = readFileSync(join(keys, 'demo-collector.api-key'), 'utf8').trim();
 const headers = { authorization: `Bearer ${collectorKey}`, 'x-veilgate-purpose': 'collection-contact' };

@@ -8,33 +8,19 @@
  * and prints records/s, MiB/s of plaintext, the ratio to gpg and peak RSS (GNU time's %M).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { placementCsv } from '../src/demo/sample-placements.js';
+import { encryptedPlacements } from './placement-file.js';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, keep: { type: 'boolean', default: false } } });
 const records = Number(values.records);
 const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'vg-bench-'));
-const home = join(work, 'gnupg');
-execFileSync('mkdir', ['-m', '700', home]);
-const keys = join(root, 'keys-example');
-const gpg = (args: string[]) => execFileSync('gpg', ['--homedir', home, '--batch', '--yes', '--quiet', '--trust-model', 'always', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
-gpg(['--import', ...readdirSync(keys).filter((f) => f.endsWith('.pgp.asc')).map((f) => join(keys, f))]);
-
-const csv = join(work, 'placements.csv');
 const encrypted = join(work, `demo-bank_placement_bench_${records}.csv.gpg`);
 console.log(`generating ${records.toLocaleString('en-US')} records ...`);
-const out = createWriteStream(csv);
-for (const chunk of placementCsv(records, { seed: 1, trailer: true })) if (!out.write(chunk)) await once(out, 'drain');
-out.end();
-await once(out, 'finish');
-const plainBytes = statSync(csv).size;
-gpg(['--output', encrypted, '--sign', '--local-user', 'demo-bank@example.invalid', '--recipient', 'gateway@veilgate.invalid', '--encrypt', csv]);
-rmSync(csv);
+const { plainBytes, home } = await encryptedPlacements(work, records, 1, encrypted);
 console.log(`plaintext ${(plainBytes / 1048576).toFixed(1)} MiB, encrypted ${(statSync(encrypted).size / 1048576).toFixed(1)} MiB`);
 
 function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; rssMiB: number; status: number | null; stderr: string } {
