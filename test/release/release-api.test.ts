@@ -188,7 +188,12 @@ describe('release to collection systems', () => {
     const lift = await call('demo-collector', 'collection-contact', 'POST', `/v1/subjects/${collectorView.subject}/restrictions`, { restrictions: { cease_communication: 'N' } }, '/v1/subjects/{token}/restrictions');
     expect(lift).toMatchObject({ status: 403, json: { code: 'RESTRICTION_LIFT_NOT_ALLOWED' } });
 
+    const unknown = await call('demo-collector', 'collection-contact', 'POST', `/v1/subjects/${collectorView.subject}/restrictions`, { restrictions: { moon_phase: 'Y' } }, '/v1/subjects/{token}/restrictions');
+    expect(unknown).toMatchObject({ status: 400, json: { code: 'RESTRICTION_INVALID' } });
+    expect(JSON.stringify(unknown.json)).not.toContain('moon_phase');
     const lettersCursor = String(await t.deps.store.feedHead());
+    const beyond = await call('demo-letters', 'letter-mailing', 'GET', `/v1/feed?after=${Number(lettersCursor) + 1}`, undefined, '/v1/feed');
+    expect(beyond).toMatchObject({ status: 400, json: { code: 'RELEASE_CURSOR_INVALID' } });
     const report = await call('demo-collector', 'collection-contact', 'POST', `/v1/subjects/${collectorView.subject}/restrictions`, { restrictions: { cease_communication: 'Y' }, effective_date: '2026-11-20' }, '/v1/subjects/{token}/restrictions');
     expect(report).toMatchObject({ status: 201, json: { applied: { cease_communication: 'Y' }, accounts: 1 } });
 
