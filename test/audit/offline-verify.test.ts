@@ -115,6 +115,7 @@ describe('an audit export verified offline', () => {
     ['a truncated tail (entries dropped, header kept)', () => withEntries(entries().slice(0, at(40))), 41],
     ['a truncated tail with the header edited to match', () => withEntries(entries().slice(0, at(40)), JSON.stringify({ ...parse(header()), to: at(40) })), 41],
     ['a rewritten history with every hash recomputed', () => withEntries(rehash(edit(at(7), (e) => (e.target = 'v1.other')))), 20],
+    ['an entry line that no longer closes as JSON', () => withEntries(entries().map((l) => (parse(l).seq === at(7) ? `${l.slice(0, -1)}x` : l))), 7],
   ])('detects %s with the first bad sequence number', async (_name, make, firstBad) => {
     const result = await verifyExport(asLines(make()), publicJwks);
     expect(result).toMatchObject({ ok: false, firstBadSeq: at(firstBad) });
