@@ -23,11 +23,13 @@ export class Tokeniser {
   readonly #rootKeys: ReadonlyMap<number, Buffer>;
   readonly #recipientCipherPairs = new Map<string, { encrypt: Cipher; decrypt: Decipher }>();
   readonly #current: number;
+  readonly #versionsNewestFirst: readonly number[];
 
   constructor(keys: Pick<KeyRing, 'tokenKeys' | 'currentToken'>) {
     this.#rootKeys = keys.tokenKeys;
     this.#current = keys.currentToken.version;
     for (const [version, root] of keys.tokenKeys) this.#internalKeys.set(version, derive(root, 'veilgate/token/internal'));
+    this.#versionsNewestFirst = [...this.#internalKeys.keys()].sort((a, b) => b - a);
   }
 
   /** The internal token of a value under the current key version. */
@@ -37,7 +39,7 @@ export class Tokeniser {
 
   /** The internal tokens of a value under every key version, newest first: to find records made before a rotation. */
   internalAllVersions(domain: TokenDomain, value: string): string[] {
-    return [...this.#internalKeys.keys()].sort((a, b) => b - a).map((v) => this.#internalAt(v, domain, value));
+    return this.#versionsNewestFirst.map((v) => this.#internalAt(v, domain, value));
   }
 
   /** The recipient's own token for an internal token. */
@@ -58,9 +60,15 @@ export class Tokeniser {
     return `v${parts.version}.${this.#recipientCiphers(recipient, parts.version).decrypt.update(parts.raw).toString('base64url')}`;
   }
 
+  /**
+   * One `update` and a digest straight to text: no Buffer per token, which the ingest paid for in
+   * native calls and garbage. The first 21 characters of the base64url of all 32 bytes encode bits
+   * 0-125; the 22nd of the 16-byte encoding holds bits 126-127 (its top two bits, the rest zero),
+   * which the 22nd character of the long encoding carries in the same place.
+   */
   #internalAt(version: number, domain: TokenDomain, value: string): string {
-    const mac = createHmac('sha256', this.#internalKeys.get(version)!).update(domain).update('\0').update(value).digest();
-    return `v${version}.${mac.subarray(0, 16).toString('base64url')}`;
+    const mac = createHmac('sha256', this.#internalKeys.get(version)!).update(`${domain}\0${value}`).digest('base64url');
+    return `v${version}.${mac.slice(0, 21)}${base64url[base64url.indexOf(mac[21]!) & 0b110000]}`;
   }
 
   /**
@@ -86,6 +94,8 @@ export class Tokeniser {
 function derive(root: Buffer, label: string): KeyObject {
   return createSecretKey(createHmac('sha256', root).update(label).digest());
 }
+
+const base64url = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /** What every token looks like (internal and recipient alike): routes check input against it. */
 export const tokenShape = /^v(\d{1,5})\.([A-Za-z0-9_-]{22})$/;

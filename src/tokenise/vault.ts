@@ -16,6 +16,7 @@ export interface FileDataKeys {
 }
 
 const sealFormat = 1;
+const sealHeader = Buffer.of(sealFormat);
 const ivBytes = 12;
 const tagBytes = 16;
 
@@ -85,10 +86,17 @@ export class Vault {
   }
 
   seal(dek: KeyObject, subjectToken: string, values: Readonly<Record<string, string>>): Buffer {
+    return this.sealJson(dek, subjectToken, JSON.stringify(values));
+  }
+
+  /** seal() of values already serialised (the ingest's worker thread does that part). */
+  sealJson(dek: KeyObject, subjectToken: string, json: string): Buffer {
     const iv = this.#random.take(ivBytes);
     const cipher = createCipheriv('aes-256-gcm', dek, iv).setAAD(Buffer.from(subjectToken));
-    const body = Buffer.concat([cipher.update(JSON.stringify(values), 'utf8'), cipher.final()]);
-    return Buffer.concat([Buffer.of(sealFormat), iv, cipher.getAuthTag(), body]);
+    // One copy into the sealed form (GCM's final() adds no bytes, only the tag).
+    const body = cipher.update(json, 'utf8');
+    const rest = cipher.final();
+    return Buffer.concat([sealHeader, iv, cipher.getAuthTag(), body, rest]);
   }
 
   open(dek: KeyObject, subjectToken: string, sealed: Buffer): Record<string, string> {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Tokeniser } from '../../src/tokenise/tokens.js';
 
@@ -13,6 +13,15 @@ describe('tokens', () => {
     expect(one.internal('national_id', '123456789')).toMatch(/^v1\.[A-Za-z0-9_-]{22}$/);
     expect(one.internal('national_id', '123456789')).not.toBe(one.internal('card_number', '123456789'));
     expect(one.internal('national_id', '123456789')).not.toContain('6789');
+  });
+
+  it('are the first 128 bits of HMAC-SHA-256(K_internal, domain ‖ 0x00 ‖ value), base64url', () => {
+    const internalKey = createHmac('sha256', v1).update('veilgate/token/internal').digest();
+    for (let i = 0; i < 500; i++) {
+      const value = `demo-bank\0ACC-${i}-ü`;
+      const mac = createHmac('sha256', internalKey).update('account').update(Buffer.of(0)).update(value, 'utf8').digest();
+      expect(one.internal('account', value)).toBe(`v1.${mac.subarray(0, 16).toString('base64url')}`);
+    }
   });
 
   it('differ per recipient, so two recipients cannot join on them, and resolve back only for their own recipient', () => {
