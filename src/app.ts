@@ -40,7 +40,8 @@ export function buildApp(deps: Deps): App {
   app.use(publicRoutes(deps, metrics));
   app.use(sourceRoutes({ deps, credentials, metrics, background }));
   app.use(recipientRoutes(deps, credentials));
-  const sessions = new OfficerSessions(deps.clock);
+  // In the store: a session made on one replica is honoured by every other.
+  const sessions = new OfficerSessions(deps.store, deps.clock);
   const monitor = new ChainMonitor();
   app.use(officerRoutes(deps, credentials, sessions, monitor));
   app.use(dashboardRoutes(deps, credentials, sessions, monitor, deps.config.api.tlsCertFile !== null));

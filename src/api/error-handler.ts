@@ -1,6 +1,16 @@
 import type { NextFunction, Request, Response } from 'express';
+import type { FileErrorCode } from '../errors/codes.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../lib/log.js';
+
+/**
+ * Codes that say "nothing is wrong with your request; send it again later", with the Retry-After
+ * (RFC 9110 §10.2.3) in seconds. A re-sent upload with the same Idempotency-Key is safe: it gets the
+ * first answer, or the file is taken once. (RATE_LIMITED sets its own, from the caller's bucket.)
+ */
+const retryAfterSeconds: Partial<Record<FileErrorCode, number>> = {
+  STORE_UNAVAILABLE: 5,
+};
 
 /**
  * Every error leaves as `{ code, message, details }` with a registry code: no stack, and nothing from
@@ -19,6 +29,8 @@ export function errorHandler(log: Logger) {
     if (res.headersSent) return void res.end();
     // An answer before the body was read (413, 401 …): the connection cannot be reused for the next request.
     if (!req.complete) res.setHeader('Connection', 'close');
+    const retryAfter = retryAfterSeconds[error.code];
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
     res.status(error.status).json({ code: error.code, message: error.message, details: error.details ?? {} });
   };
 }

@@ -5,8 +5,8 @@ import { identify, type credentialsFrom } from './auth.js';
 
 export const sessionCookie = 'vg_officer';
 
-/** The officer session named by the request's cookie, if live. */
-export function sessionOf(req: Request, sessions: OfficerSessions): OfficerSession | null {
+/** The officer session named by the request's cookie, if live (and then refreshed). */
+export async function sessionOf(req: Request, sessions: OfficerSessions): Promise<OfficerSession | null> {
   const cookie = req.headers.cookie ?? '';
   const m = new RegExp(`(?:^|;\\s*)${sessionCookie}=([A-Za-z0-9_-]{43})(?:;|$)`).exec(cookie);
   return sessions.get(m?.[1]);
@@ -18,7 +18,7 @@ export function sessionOf(req: Request, sessions: OfficerSessions): OfficerSessi
  * as browsers never attach one on their own.
  */
 export function requireOfficer(credentials: ReturnType<typeof credentialsFrom>, sessions: OfficerSessions, options: { html?: boolean } = {}) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     if (req.headers.authorization !== undefined) {
       const caller = identify(credentials, req.headers.authorization);
       if (caller === null) return next(new GatewayError('AUTH_REQUIRED'));
@@ -26,7 +26,7 @@ export function requireOfficer(credentials: ReturnType<typeof credentialsFrom>, 
       res.locals.caller = caller;
       return next();
     }
-    const session = sessionOf(req, sessions);
+    const session = await sessionOf(req, sessions);
     if (session === null) {
       if (options.html === true) return void res.redirect(303, '/officer/login');
       return next(new GatewayError('AUTH_REQUIRED'));

@@ -100,6 +100,7 @@ export interface Limits {
   readonly maxRecordsPerFile: number;
   readonly stagingBatchRecords: number;
   readonly maxAckErrors: number;
+  readonly recoveryIntervalMs: number;
   readonly leaseTtlMs: number;
   readonly decryptReadChunkBytes: number;
   readonly subjectKeyCacheEntries: number;

@@ -70,6 +70,7 @@ export const fileCodes = {
   SFTP_TIMEOUT: { status: 504, message: 'An SFTP call did not finish before its deadline' },
   SFTP_UNAVAILABLE: { status: 502, message: 'The SFTP server could not be reached or refused the login' },
   SFTP_SIZE_MISMATCH: { status: 502, message: 'The downloaded size differs from the size the server listed' },
+  SFTP_LEASE_LOST: { status: 409, message: 'Another replica took over polling this SFTP source; it resumes the delivery' },
 
   // HTTP API
   AUTH_REQUIRED: { status: 401, message: 'A valid bearer key is required' },

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { SftpSourceConfig } from '../config/types.js';
 import type { Deps } from '../deps.js';
-import { isGatewayError } from '../errors/gateway-error.js';
+import { GatewayError, isGatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../lib/log.js';
 import { encryptBytes } from '../open/pgp-write.js';
 import type { Ack } from '../pipeline/ack.js';
 import { processFile } from '../pipeline/process-file.js';
-import type { FileRow, SftpDelivery } from '../store/store.js';
+import type { FileRow, SftpDelivery, SourceLease } from '../store/store.js';
 import { receiveDelivery } from './receive.js';
+import { ReplicaShare } from './replica-share.js';
 import { SftpSession, type RemoteEntry } from './sftp-client.js';
 
 /** What `veilgate status` and health checks show per SFTP source. */
@@ -22,6 +23,8 @@ export interface SourceStatus {
   consecutiveFailures: number;
   /** Files finished (acknowledged and moved) since start. */
   filesTaken: number;
+  /** Whether this replica holds the source's polling lease; false while another replica polls it. */
+  polling: boolean;
 }
 
 export interface SftpPollers {
@@ -39,15 +42,23 @@ export interface SftpPollers {
  * written, remote file moved), so that a crash between any two steps resumes the same delivery on the
  * next cycle; the spool and `processFile` make the processing itself replay-safe, and a file is
  * identified by its source and SHA-256, so the same bytes under another name are a duplicate.
+ *
+ * Replicas: a source is polled by one replica at a time, the holder of its lease in the store
+ * (`acquireSourceLease`, renewed at a third of `limits.leaseTtlMs`). The others stand by and take it
+ * over when it expires; each replica holds no more than its share of the sources (ReplicaShare), so
+ * replicas divide the sources between them. Every delivery step is recorded under the lease's fencing token, so a holder
+ * that stalled past its lease (a long GC pause, a frozen VM) cannot record anything once another
+ * replica took over; what it did on the server meanwhile (an ack written, a file moved) is idempotent.
  */
 export function startSftpPollers(deps: Deps, options: { onCycle?: (source: string) => void } = {}): SftpPollers {
-  const pollers = Object.entries(deps.config.sources)
-    .filter(([, source]) => source.sftp !== undefined)
-    .map(([id, source]) => new SourcePoller(deps, id, source.sftp!, options.onCycle));
+  const sources = Object.entries(deps.config.sources).filter(([, source]) => source.sftp !== undefined);
+  const share = new ReplicaShare(deps, sources.length);
+  const pollers = sources.map(([id, source]) => new SourcePoller(deps, id, source.sftp!, share, options.onCycle));
   for (const poller of pollers) poller.start();
   return {
     stop: async () => {
       await Promise.all(pollers.map((p) => p.stop()));
+      await share.stop();
     },
     status: () => Object.fromEntries(pollers.map((p) => [p.source, p.status()])),
   };
@@ -71,18 +82,22 @@ class SourcePoller {
   readonly #log: Logger;
   readonly #pattern: RegExp;
   readonly #onCycle: ((source: string) => void) | undefined;
+  readonly #share: ReplicaShare;
   /** settle readiness: what each remote path looked like when first seen with its current size and mtime. */
   readonly #observed = new Map<string, { sizeBytes: number; mtimeMs: number; sinceMs: number }>();
   /** When this process began each delivery (clock ms): tells a spooled earlier attempt from an older file. */
   readonly #begunAtMs = new Map<number, number>();
-  readonly #status: SourceStatus = { state: 'ok', lastPollAt: null, lastError: null, consecutiveFailures: 0, filesTaken: 0 };
+  readonly #status: SourceStatus = { state: 'ok', lastPollAt: null, lastError: null, consecutiveFailures: 0, filesTaken: 0, polling: false };
+  /** The source's polling lease while this replica holds it. */
+  #lease: SourceLease | null = null;
   #session: SftpSession | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
   #loop: Promise<void> = Promise.resolve();
 
-  constructor(deps: Deps, readonly source: string, cfg: SftpSourceConfig, onCycle?: (source: string) => void) {
+  constructor(deps: Deps, readonly source: string, cfg: SftpSourceConfig, share: ReplicaShare, onCycle?: (source: string) => void) {
     this.#deps = deps;
+    this.#share = share;
     this.#cfg = cfg;
     this.#log = deps.log.child({ source });
     this.#pattern = new RegExp(cfg.filePattern);
@@ -127,6 +142,40 @@ class SourcePoller {
     }
     await this.#session?.end();
     this.#session = undefined;
+    if (this.#lease !== null) {
+      await this.#deps.store.releaseSourceLease(this.#lease).catch((err: unknown) => this.#log.warn({ err }, 'sftp source lease could not be released; it expires'));
+      this.#setLease(null);
+    }
+  }
+
+  /**
+   * Takes or renews the source's polling lease. Null while another replica holds it, or when this
+   * replica holds its share of sources already (`maxHeld`; a lease held beyond it is handed over). A
+   * renewal that comes back with another token means the lease lapsed in between: whatever this
+   * replica was doing is fenced off, and it starts over under the new token.
+   */
+  async #holdLease(maxHeld = Infinity): Promise<SourceLease | null> {
+    const lease = await this.#deps.store.acquireSourceLease(this.source, this.#deps.workerId, this.#deps.clock.now().getTime(), this.#deps.config.limits.leaseTtlMs, maxHeld);
+    if (lease?.token !== this.#lease?.token) {
+      if (lease !== null) this.#log.info({ token: lease.token }, 'polling this sftp source');
+      else if (this.#lease !== null) this.#log.info('no longer polling this sftp source: another replica polls it now');
+    }
+    this.#setLease(lease);
+    return lease;
+  }
+
+  #setLease(lease: SourceLease | null): void {
+    this.#lease = lease;
+    this.#status.polling = lease !== null;
+  }
+
+  /** Renews the lease at a third of its life while a cycle runs; a slow file must not cost the source. */
+  #keepLease(): { stop(): void } {
+    const timer = setInterval(() => {
+      this.#holdLease().catch((err: unknown) => this.#log.warn({ err }, 'sftp source lease renewal failed'));
+    }, Math.max(250, Math.floor(this.#deps.config.limits.leaseTtlMs / 3)));
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
   }
 
   #settleStatus(problem: string | null): void {
@@ -175,18 +224,48 @@ class SourcePoller {
    * or null; throws when the connection failed.
    */
   async #cycle(): Promise<string | null> {
+    if ((await this.#holdLease(await this.#share.maxHeld())) === null) {
+      // Another replica polls this source; no connection is kept meanwhile.
+      await this.#session?.end();
+      this.#session = undefined;
+      return null;
+    }
+    const keeper = this.#keepLease();
+    try {
+      return await this.#takeAll();
+    } finally {
+      keeper.stop();
+    }
+  }
+
+  /** Whether the cycle must end before its next file: stopping, or the lease was lost. */
+  get #interrupted(): boolean {
+    return this.#stopping || this.#lease === null;
+  }
+
+  /**
+   * Before each new file: whether to go on. The share is checked again here, not only per cycle, so
+   * that a replica which took every source before the others were up hands one over after the file
+   * in hand rather than after the whole backlog.
+   */
+  async #mayTakeAnother(): Promise<boolean> {
+    if (this.#interrupted) return false;
+    return (await this.#holdLease(await this.#share.maxHeld())) !== null;
+  }
+
+  async #takeAll(): Promise<string | null> {
     const session = await this.#connect();
     const problems: string[] = [];
     const resumed = new Set<string>();
     for (const delivery of await this.#deps.store.unfinishedSftpDeliveries(this.source)) {
-      if (this.#stopping) return null;
+      if (this.#interrupted) return null;
       resumed.add(delivery.remotePath);
       await this.#guard(session, delivery.remotePath, problems, () => this.#resume(session, delivery));
     }
 
     const seen = new Set<string>();
     for (const inbound of this.#cfg.inbound) {
-      if (this.#stopping) return null;
+      if (this.#interrupted) return null;
       let entries: RemoteEntry[];
       try {
         entries = await session.list(inbound.dir);
@@ -202,11 +281,11 @@ class SourcePoller {
         const remotePath = posix.join(inbound.dir, entry.name);
         seen.add(remotePath);
         if (resumed.has(remotePath) || !this.#ready(remotePath, entry, names)) continue;
-        if (this.#stopping) return null;
+        if (!(await this.#mayTakeAnother())) return null;
         await this.#guard(session, remotePath, problems, async () => {
           const delivery = await this.#deps.store.beginSftpDelivery({
             source: this.source, remotePath, kind: inbound.kind, sizeBytes: entry.sizeBytes, mtimeMs: entry.mtimeMs,
-          });
+          }, this.#fence());
           if (!this.#begunAtMs.has(delivery.id)) this.#begunAtMs.set(delivery.id, this.#deps.clock.now().getTime());
           await this.#take(session, delivery);
         });
@@ -224,6 +303,12 @@ class SourcePoller {
     } catch (err) {
       if (session.closed) throw err;
       const remoteName = posix.basename(remotePath);
+      if (isGatewayError(err, 'SFTP_LEASE_LOST')) {
+        // Another replica took the source over (this one stalled past its lease); it resumes the delivery.
+        this.#log.warn({ remoteName }, 'sftp source lease lost mid-delivery; the new holder resumes it');
+        this.#setLease(null);
+        return;
+      }
       if (isGatewayError(err, 'PIPELINE_BUSY')) {
         // Another worker (the recovery loop, another replica) is processing its receipt right now: not a failure.
         this.#log.info({ remoteName }, 'sftp file is being processed by another worker; taken next cycle');
@@ -233,6 +318,12 @@ class SourcePoller {
       else this.#log.error({ err, remoteName }, 'sftp file failed with an unexpected error; left for the next cycle');
       problems.push(isGatewayError(err) ? err.code : 'INTERNAL');
     }
+  }
+
+  /** The lease every delivery step is recorded under. @throws GatewayError SFTP_LEASE_LOST when it was lost */
+  #fence(): SourceLease {
+    if (this.#lease === null) throw new GatewayError('SFTP_LEASE_LOST', { source: this.source });
+    return this.#lease;
   }
 
   #wanted(name: string): boolean {
@@ -267,7 +358,7 @@ class SourcePoller {
       if (now === null || now.sizeBytes !== delivery.sizeBytes || now.mtimeMs !== delivery.mtimeMs) {
         this.#log.warn({ deliveryId: delivery.id, remoteName: posix.basename(delivery.remotePath), reason: now === null ? 'gone' : 'changed' },
           'sftp file changed or went away before it was taken; a changed file is taken as a new delivery');
-        await this.#deps.store.finishSftpDelivery(delivery.id);
+        await this.#deps.store.finishSftpDelivery(delivery.id, this.#fence());
         this.#begunAtMs.delete(delivery.id);
         return;
       }
@@ -293,23 +384,23 @@ class SourcePoller {
         // Never downloaded: it could not be spooled. It goes to the rejected folder without an ack (there is no receipt to acknowledge).
         log.warn({ code: 'SPOOL_TOO_LARGE', sizeBytes: delivery.sizeBytes, maxFileBytes: this.#deps.config.limits.maxFileBytes }, 'sftp file too large; moved to the rejected folder');
         await this.#moveAway(session, delivery, this.#cfg.rejectedDir, `d${delivery.id}`, log);
-        await this.#deps.store.finishSftpDelivery(delivery.id);
+        await this.#deps.store.finishSftpDelivery(delivery.id, this.#fence());
         return;
       }
       receiptId = await this.#receive(session, delivery, log);
       if (receiptId === null) return;
-      await this.#deps.store.linkSftpDelivery(delivery.id, receiptId);
+      await this.#deps.store.linkSftpDelivery(delivery.id, receiptId, this.#fence());
     }
     lap('receiveMs');
     const ack = await processFile(this.#deps, receiptId);
     lap('processMs');
     if (!delivery.ackWritten) {
       await this.#writeAck(session, delivery, ack, log);
-      await this.#deps.store.markSftpAckWritten(delivery.id);
+      await this.#deps.store.markSftpAckWritten(delivery.id, this.#fence());
     }
     lap('ackMs');
     await this.#moveAway(session, delivery, ack.status === 'rejected' ? this.#cfg.rejectedDir : this.#cfg.processedDir, ack.receipt_id, log);
-    await this.#deps.store.finishSftpDelivery(delivery.id);
+    await this.#deps.store.finishSftpDelivery(delivery.id, this.#fence());
     lap('moveMs');
     this.#begunAtMs.delete(delivery.id);
     this.#status.filesTaken += 1;

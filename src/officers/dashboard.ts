@@ -1,3 +1,4 @@
+import { createHmac, hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { Router, type Request, type Response } from 'express';
@@ -9,7 +10,7 @@ import { tokenShape } from '../tokenise/tokens.js';
 import { packageRoot } from '../lib/paths.js';
 import { SlidingWindow } from '../release/sliding-window.js';
 import type { credentialsFrom } from '../api/auth.js';
-import { requireOfficer, sameOrigin, sessionCookie, sessionOf } from '../api/officer-auth.js';
+import { requireOfficer, sameOrigin, sessionCookie } from '../api/officer-auth.js';
 import { auditFilter, officerRead, officerStats, rangeOf } from '../api/routes/officers.js';
 import { verifyPassword } from './password.js';
 import type { OfficerSession, OfficerSessions } from './sessions.js';
@@ -33,7 +34,9 @@ export function dashboardRoutes(deps: Deps, credentials: ReturnType<typeof crede
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '4kb' });
   const page = requireOfficer(credentials, sessions, { html: true });
-  const logins = new SlidingWindow(10, 15 * 60_000);
+  // In the store, so that replicas behind a load balancer do not each allow ten.
+  const logins = new SlidingWindow(deps.store, 'officer-login', 10, 15 * 60_000);
+  const addressTag = loginAddressTag(deps);
   const assetCache = new Map<string, Buffer>();
 
   router.use('/officer', (_req, res, next) => {
@@ -66,8 +69,8 @@ export function dashboardRoutes(deps: Deps, credentials: ReturnType<typeof crede
     const body = req.body as { officer?: unknown; password?: unknown };
     const id = typeof body.officer === 'string' ? body.officer : '';
     const known = Object.hasOwn(deps.config.officers, id);
-    const limitKey = `${known ? id : '?'}|${req.socket.remoteAddress ?? ''}`;
-    if (!sameOrigin(req) || !logins.take(limitKey, deps.clock.now().getTime())) {
+    const limitKey = `${known ? id : '?'}:${addressTag(req.socket.remoteAddress ?? '')}`;
+    if (!sameOrigin(req) || !await logins.take(limitKey, deps.clock.now().getTime())) {
       await deps.store.appendAudit([{ actor: known ? `officer:${id}` : 'anonymous', action: 'officer.login_refused', target: 'dashboard', details: { reason: 'rate_limited_or_cross_origin' } }]);
       return void res.status(429).type('html').send(layout('Sign in', null, loginForm(true)));
     }
@@ -77,14 +80,14 @@ export function dashboardRoutes(deps: Deps, credentials: ReturnType<typeof crede
     const ok = (await verifyPassword(password, hash)) && known;
     await deps.store.appendAudit([{ actor: known ? `officer:${id}` : 'anonymous', action: ok ? 'officer.login' : 'officer.login_failed', target: 'dashboard', details: {} }]);
     if (!ok) return void res.redirect(303, '/officer/login?failed=1');
-    const session = sessions.create(id);
+    const session = await sessions.create(id);
     res.setHeader('Set-Cookie', `${sessionCookie}=${session.id}; Path=/; HttpOnly; SameSite=Strict${tls ? '; Secure' : ''}`);
     res.redirect(303, '/officer');
   });
 
-  router.post('/officer/logout', form, page, (req, res) => {
-    const session = res.locals.session as OfficerSession | undefined;
-    if (session !== undefined) sessions.destroy(session.id);
+  router.post('/officer/logout', form, page, async (_req, res) => {
+    const session = sessionIn(res);
+    if (session !== null) await sessions.destroy(session.id);
     res.setHeader('Set-Cookie', `${sessionCookie}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${tls ? '; Secure' : ''}`);
     res.redirect(303, '/officer/login');
   });
@@ -92,14 +95,14 @@ export function dashboardRoutes(deps: Deps, credentials: ReturnType<typeof crede
   router.get('/officer', page, async (req, res) => {
     const stats = await officerStats(deps, monitor, rangeOf(req, deps));
     await officerRead(deps, officerOf(res), 'dashboard.viewed', 'dashboard', { from: stats.range.from, to: stats.range.to });
-    res.type('html').send(layout('Overview', sessionOf(req, sessions), overview(stats)));
+    res.type('html').send(layout('Overview', sessionIn(res), overview(stats)));
   });
 
   router.get('/officer/log', page, async (req, res) => {
     const filter = auditFilter(req);
     const entries = await deps.store.queryAudit(filter);
     await officerRead(deps, officerOf(res), 'audit.queried', 'audit', { results: entries.length });
-    res.type('html').send(layout('Access log', sessionOf(req, sessions), logPage(req, entries, Object.keys(deps.config.recipients))));
+    res.type('html').send(layout('Access log', sessionIn(res), logPage(req, entries, Object.keys(deps.config.recipients))));
   });
 
   router.post('/officer/subjects/lookup', form, page, async (req, res) => {
@@ -108,29 +111,29 @@ export function dashboardRoutes(deps: Deps, credentials: ReturnType<typeof crede
     const subject = tokenShape.test(query)
       ? await findSubject(deps, { token: query })
       : await findSubject(deps, { nationalId: query, type: typeof body.type === 'string' ? body.type : 'us_ssn' });
-    if (subject === null) return void res.status(404).type('html').send(layout('Subjects', sessionOf(req, sessions), '<p class="notice">No subject found for that token or national id.</p>' + lookupForm(sessionOf(req, sessions))));
+    if (subject === null) return void res.status(404).type('html').send(layout('Subjects', sessionIn(res), '<p class="notice">No subject found for that token or national id.</p>' + lookupForm(sessionIn(res))));
     res.redirect(303, `/officer/subjects/${subject}`);
   });
 
-  router.get('/officer/subjects', page, (req, res) => {
-    res.type('html').send(layout('Subjects', sessionOf(req, sessions), lookupForm(sessionOf(req, sessions))));
+  router.get('/officer/subjects', page, (_req, res) => {
+    res.type('html').send(layout('Subjects', sessionIn(res), lookupForm(sessionIn(res))));
   });
 
   router.get('/officer/subjects/:token', page, async (req, res) => {
     const token = String(req.params.token);
     if (!tokenShape.test(token)) throw new GatewayError('NOT_FOUND');
     const report = await subjectReport(deps, token, officerOf(res));
-    res.type('html').send(layout('Subject report', sessionOf(req, sessions), subjectPage(report, sessionOf(req, sessions))));
+    res.type('html').send(layout('Subject report', sessionIn(res), subjectPage(report, sessionIn(res))));
   });
 
   router.post('/officer/subjects/:token/erase', form, page, async (req, res) => {
     const token = String(req.params.token);
     if (!tokenShape.test(token)) throw new GatewayError('NOT_FOUND');
     if ((req.body as { confirm?: unknown }).confirm !== 'ERASE') {
-      return void res.status(400).type('html').send(layout('Subject report', sessionOf(req, sessions), '<p class="notice">Type ERASE to confirm the erasure.</p>'));
+      return void res.status(400).type('html').send(layout('Subject report', sessionIn(res), '<p class="notice">Type ERASE to confirm the erasure.</p>'));
     }
     const result = await eraseSubject(deps, token, officerOf(res));
-    res.type('html').send(layout('Subject erased', sessionOf(req, sessions), `
+    res.type('html').send(layout('Subject erased', sessionIn(res), `
       <p class="ok" id="erased">The subject's data key was destroyed at ${esc(result.erased_at)}: its values are unreadable everywhere and its ${result.accounts} account(s) release nothing.</p>
       <p>Spooled files deleted: ${result.spool_purged.length}; still in processing (deleted by retention once finished): ${result.spool_pending.length}.</p>
       <p><a href="/officer/subjects/${esc(token)}">Back to the subject</a></p>`));
@@ -141,6 +144,21 @@ export function dashboardRoutes(deps: Deps, credentials: ReturnType<typeof crede
 
 function officerOf(res: Response): string {
   return (res.locals.caller as { id: string }).id;
+}
+
+/** The session `requireOfficer` found for this request (null for a caller with a bearer key). */
+function sessionIn(res: Response): OfficerSession | null {
+  return (res.locals.session as OfficerSession | undefined) ?? null;
+}
+
+/**
+ * The sign-in limit counts per officer id and client address, and limit keys are stored: the address
+ * goes in as an HMAC under a key derived from the token root key (the same on every replica), not in
+ * clear; a plain hash of an IPv4 address is reversed by trying all 2^32.
+ */
+function loginAddressTag(deps: Deps): (address: string) => string {
+  const key = Buffer.from(hkdfSync('sha256', deps.keys.currentToken.key, Buffer.alloc(0), 'veilgate/officer/login-address', 32));
+  return (address) => createHmac('sha256', key).update(address).digest('base64url').slice(0, 22);
 }
 
 /** HTML-escapes text for element content and quoted attributes. */

@@ -1,5 +1,6 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../lib/clock.js';
+import type { OfficerSessionLimits, OfficerSessionStore } from '../store/store.js';
 
 export interface OfficerSession {
   id: string;
@@ -10,41 +11,42 @@ export interface OfficerSession {
   lastSeenMs: number;
 }
 
+/** 30 minutes idle, 8 hours in all, 1,000 live sessions. */
+export const defaultSessionLimits: OfficerSessionLimits = { idleMs: 30 * 60_000, absoluteMs: 8 * 3_600_000, max: 1_000 };
+
 /**
  * Officers' dashboard sessions: random 256-bit ids in an HttpOnly, SameSite=Strict cookie, an idle
- * and an absolute timeout, and a bounded number of live sessions. In memory, per process: a restart
- * signs officers out (acceptable for a dashboard; replicas would share them through the database).
+ * and an absolute timeout, and a bounded number of live sessions. Kept in the store, so that every
+ * replica behind a load balancer honours a session made on any of them, and a restart signs no one
+ * out. The store holds a SHA-256 of the id, never the id: a reader of the database cannot become an
+ * officer.
  */
 export class OfficerSessions {
-  readonly #sessions = new Map<string, OfficerSession>();
+  constructor(
+    private readonly store: OfficerSessionStore,
+    private readonly clock: Clock,
+    private readonly limits: OfficerSessionLimits = defaultSessionLimits,
+  ) {}
 
-  constructor(private readonly clock: Clock, private readonly limits = { idleMs: 30 * 60_000, absoluteMs: 8 * 3_600_000, max: 1_000 }) {}
-
-  create(officer: string): OfficerSession {
+  async create(officer: string): Promise<OfficerSession> {
     const now = this.clock.now().getTime();
-    this.#sweep(now);
-    if (this.#sessions.size >= this.limits.max) this.#sessions.delete(this.#sessions.keys().next().value!);
     const session = { id: randomBytes(32).toString('base64url'), officer, csrf: randomBytes(32).toString('base64url'), createdMs: now, lastSeenMs: now };
-    this.#sessions.set(session.id, session);
+    const { id, ...stored } = session;
+    await this.store.createOfficerSession({ idSha256: sessionIdHash(id), ...stored }, this.limits);
     return session;
   }
 
   /** The live session with this id, refreshed; null when unknown or expired. */
-  get(id: string | undefined): OfficerSession | null {
+  async get(id: string | undefined): Promise<OfficerSession | null> {
     if (id === undefined) return null;
-    const session = this.#sessions.get(id);
-    const now = this.clock.now().getTime();
-    if (session === undefined) return null;
-    if (now - session.lastSeenMs > this.limits.idleMs || now - session.createdMs > this.limits.absoluteMs) {
-      this.#sessions.delete(id);
-      return null;
-    }
-    session.lastSeenMs = now;
-    return session;
+    const stored = await this.store.touchOfficerSession(sessionIdHash(id), this.clock.now().getTime(), this.limits);
+    if (stored === null) return null;
+    const { idSha256: _hash, ...session } = stored;
+    return { id, ...session };
   }
 
-  destroy(id: string): void {
-    this.#sessions.delete(id);
+  async destroy(id: string): Promise<void> {
+    await this.store.deleteOfficerSession(sessionIdHash(id));
   }
 
   static csrfMatches(session: OfficerSession, presented: unknown): boolean {
@@ -53,8 +55,12 @@ export class OfficerSessions {
     const b = Buffer.from(session.csrf);
     return a.length === b.length && timingSafeEqual(a, b);
   }
+}
 
-  #sweep(now: number): void {
-    for (const [id, s] of this.#sessions) if (now - s.lastSeenMs > this.limits.idleMs || now - s.createdMs > this.limits.absoluteMs) this.#sessions.delete(id);
-  }
+/**
+ * What the store keeps of a session id. A plain SHA-256 suffices (no salt, no key): the id is 256
+ * random bits, so its hash cannot be inverted or guessed.
+ */
+export function sessionIdHash(id: string): string {
+  return createHash('sha256').update(id).digest('hex');
 }

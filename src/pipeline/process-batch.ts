@@ -2,20 +2,14 @@ import type { KeyObject } from 'node:crypto';
 import type { RecordKind } from '../config/types.js';
 import type { Deps } from '../deps.js';
 import { rejection } from '../errors/gateway-error.js';
-import { minimise, type MinimisedRecord } from '../minimise/minimise.js';
 import type { RawRecord } from '../parse/read-records.js';
 import type { AccountState, Lease, StagedFinding, StagedRecord, SubjectKeyConflict } from '../store/store.js';
-import { subjectOf, tokenValue } from '../tokenise/subject.js';
-import type { TokenDomain } from '../tokenise/tokens.js';
-import { validateRecord } from '../validate/record.js';
+import { prepareBatch, type PrepareContext, type PreparedBatch, type PreparedRecord } from './prepare-batch.js';
 
-export interface BatchContext {
-  source: string;
-  kind: RecordKind;
+export interface BatchContext extends PrepareContext {
   lease: Lease;
   /** Field → records it was dropped from; grows as batches pass. */
   dropped: Map<string, number>;
-  today: Date;
   /** Data keys made for this file's new subjects (bounded; see Vault.dataKeys). */
   pendingKeys: Map<string, KeyObject>;
 }
@@ -25,63 +19,44 @@ export interface BatchContext {
  * warnings are staged as findings; nothing here is visible to anyone until the file commits.
  */
 export async function processBatch(deps: Deps, batch: readonly RawRecord[], ctx: BatchContext): Promise<void> {
-  const findings: StagedFinding[] = [];
-  const addFinding = (severity: StagedFinding['severity']) => (r: ReturnType<typeof rejection>) => findings.push({ ...r, severity });
+  await stageBatch(deps, prepareBatch(batch, ctx, deps), ctx);
+}
 
-  const minimised: MinimisedRecord[] = [];
-  for (const raw of batch) {
-    if (raw.malformed === true) {
-      addFinding('error')(rejection(raw.recordNo, 'RECORD_MALFORMED'));
+/**
+ * The store-bound half of processBatch, for a batch prepared here or on the worker thread: looks up
+ * the accounts, finds or makes the subjects' data keys, seals the vaulted values and stages it all.
+ */
+export async function stageBatch(deps: Deps, prepared: PreparedBatch, ctx: BatchContext): Promise<void> {
+  for (const [field, n] of prepared.dropped) ctx.dropped.set(field, (ctx.dropped.get(field) ?? 0) + n);
+  const findings: StagedFinding[] = prepared.findings;
+  const accounts = await deps.store.findAccounts(prepared.records.flatMap((r) => r.accountCandidates));
+
+  const ready: Array<{ r: PreparedRecord; accountToken: string; subjectToken: string | null; sealedAt: number }> = [];
+  const toSeal: Array<{ subjectToken: string; vault: string }> = [];
+  for (const r of prepared.records) {
+    const existing = r.accountCandidates.map((t) => accounts.get(t)).find((a): a is AccountState => a !== undefined);
+    const problem = accountProblem(ctx.kind, r.delinquencyDate, existing);
+    if (problem !== null) {
+      findings.push({ ...rejection(r.recordNo, problem.code, problem.field), severity: 'error' });
       continue;
     }
-    const result = validateRecord(ctx.kind, raw, ctx.today);
-    if (!result.ok) {
-      result.errors.forEach(addFinding('error'));
-      result.warnings.forEach(addFinding('warning'));
-      continue;
-    }
-    minimised.push(minimise(result.record, deps.policy, ctx.dropped));
+    const accountToken = existing?.accountToken ?? r.accountCandidates[0]!;
+    const subjectToken = ctx.kind === 'placement' ? r.placementSubject : existing?.subjectToken ?? null;
+    const sealedAt = subjectToken !== null && r.vault !== null ? toSeal.push({ subjectToken, vault: r.vault }) - 1 : -1;
+    ready.push({ r, accountToken, subjectToken, sealedAt });
+    for (const w of r.warnings) findings.push({ ...w, severity: 'warning' });
   }
 
-  // Accounts this batch refers to, under every token key version (a rotation must not orphan them).
-  const candidates = minimised.map((m) => deps.tokeniser.internalAllVersions('account', accountValue(ctx.source, m.accountRef)));
-  const accounts = await deps.store.findAccounts(candidates.flat());
-
-  const ready: Array<{ m: MinimisedRecord; accountToken: string; subjectToken: string | null; tokens: Record<string, string> }> = [];
-  minimised.forEach((m, i) => {
-    const existing = candidates[i]!.map((t) => accounts.get(t)).find((a): a is AccountState => a !== undefined);
-    const problem = accountProblem(ctx.kind, m, existing);
-    if (problem !== null) {
-      findings.push({ ...rejection(m.recordNo, problem.code, problem.field), severity: 'error' });
-      return;
-    }
-    const accountToken = existing?.accountToken ?? candidates[i]![0]!;
-    const tokens: Record<string, string> = {};
-    for (const [field, value] of Object.entries(m.tokenise)) tokens[`${field}_token`] = deps.tokeniser.internal(field as TokenDomain, tokenValue(field, value, m));
-    let subjectToken = existing?.subjectToken ?? null;
-    if (ctx.kind === 'placement') {
-      const subject = subjectOf(m, tokens.national_id_token);
-      subjectToken = 'token' in subject ? subject.token : deps.tokeniser.internal(subject.domain, accountValue(ctx.source, subject.value));
-    }
-    ready.push({ m, accountToken, subjectToken, tokens });
-    m.warnings.forEach(addFinding('warning'));
-  });
-
-  const needKeys = ready.filter((r) => r.subjectToken !== null && Object.keys(r.m.vault).length > 0).map((r) => r.subjectToken!);
-  const { keys: dataKeys, created } = await deps.vault.dataKeys(needKeys, ctx.pendingKeys);
-
-  const staged: StagedRecord[] = ready.map(({ m, accountToken, subjectToken, tokens }) => {
-    const data: Record<string, string> = { ...m.keep, ...m.last4Clear, ...tokens };
-    const hasVault = subjectToken !== null && Object.keys(m.vault).length > 0;
-    return {
-      recordNo: m.recordNo,
-      kind: ctx.kind,
-      accountToken,
-      subjectToken,
-      data: JSON.stringify(data),
-      vault: hasVault ? deps.vault.seal(dataKeys.get(subjectToken)!, subjectToken, m.vault) : null,
-    };
-  });
+  const { keys: dataKeys, created } = await deps.vault.dataKeys(toSeal.map((x) => x.subjectToken), ctx.pendingKeys);
+  const sealed = toSeal.map((x) => deps.vault.sealJson(dataKeys.get(x.subjectToken)!, x.subjectToken, x.vault));
+  const staged: StagedRecord[] = ready.map(({ r, accountToken, subjectToken, sealedAt }) => ({
+    recordNo: r.recordNo,
+    kind: ctx.kind,
+    accountToken,
+    subjectToken,
+    data: r.data,
+    vault: sealedAt < 0 ? null : sealed[sealedAt]!,
+  }));
 
   findings.sort((a, b) => a.record - b.record);
   await deps.store.stage(ctx.lease, staged, findings, created);
@@ -140,12 +115,8 @@ export async function rejectRepeatedAccounts(deps: Deps, lease: Lease): Promise<
   await deps.store.stage(lease, [], repeated.map((n) => ({ ...rejection(n, 'ACCOUNT_REF_DUPLICATE', 'account_ref'), severity: 'error' as const })));
 }
 
-/** An account is identified by its source and the creditor's reference. */
-export function accountValue(source: string, accountRef: string): string {
-  return `${source}\0${accountRef}`;
-}
 
-function accountProblem(kind: RecordKind, m: MinimisedRecord, existing: AccountState | undefined): { code: 'RECALL_UNKNOWN_ACCOUNT' | 'UPDATE_UNKNOWN_ACCOUNT' | 'ACCOUNT_RECALLED' | 'DELINQUENCY_DATE_CHANGED'; field: string } | null {
+function accountProblem(kind: RecordKind, delinquencyDate: string | undefined, existing: AccountState | undefined): { code: 'RECALL_UNKNOWN_ACCOUNT' | 'UPDATE_UNKNOWN_ACCOUNT' | 'ACCOUNT_RECALLED' | 'DELINQUENCY_DATE_CHANGED'; field: string } | null {
   switch (kind) {
     case 'recall':
       return existing === undefined ? { code: 'RECALL_UNKNOWN_ACCOUNT', field: 'account_ref' } : null;
@@ -154,7 +125,7 @@ function accountProblem(kind: RecordKind, m: MinimisedRecord, existing: AccountS
       return existing.status === 'recalled' ? { code: 'ACCOUNT_RECALLED', field: 'account_ref' } : null;
     case 'placement':
       // Regulation F and credit reporting depend on the date of first delinquency: it never moves.
-      if (existing !== undefined && existing.delinquencyDate !== m.keep.delinquency_date) {
+      if (existing !== undefined && existing.delinquencyDate !== delinquencyDate) {
         return { code: 'DELINQUENCY_DATE_CHANGED', field: 'delinquency_date' };
       }
       return null;

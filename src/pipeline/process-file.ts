@@ -12,7 +12,9 @@ import type { FileRow, Lease } from '../store/store.js';
 import { recordSchemas } from '../validate/schemas.js';
 import { committedAck, rejectedAck, type Ack } from './ack.js';
 import { isFinal, rejectsFile } from './file-states.js';
-import { processBatch, rejectRepeatedAccounts, settleSubjectKeys } from './process-batch.js';
+import type { PreparedBatch } from './prepare-batch.js';
+import { PrepareWorker } from './prepare-worker.js';
+import { processBatch, rejectRepeatedAccounts, settleSubjectKeys, stageBatch } from './process-batch.js';
 
 export interface Progress {
   records: number;
@@ -37,9 +39,26 @@ export async function processFile(deps: Deps, receiptId: string, onProgress?: (p
 
   const lease = await deps.store.claimFile(receiptId, deps.workerId, deps.clock.now().getTime(), deps.config.limits.leaseTtlMs, ownerIsDead);
   if (lease === null) throw new GatewayError('PIPELINE_BUSY', { receiptId });
-  const log = deps.log.child({ receiptId, source: file.source, kind: file.kind });
+  return processClaimed(deps, file, lease, onProgress);
+}
+
+/**
+ * Files this process is working on now. A lease held by this process is its own to take again (a
+ * retry after a failure need not wait for it to expire), so the recovery loop must be told which of
+ * them are in flight, or it would take a long file from under the poller that is processing it.
+ */
+const inFlight = new Set<string>();
+
+export function filesInFlight(): string[] {
+  return [...inFlight];
+}
+
+/** processFile for a file this worker has claimed already (the recovery loop claims the next one it may). */
+export async function processClaimed(deps: Deps, file: FileRow, lease: Lease, onProgress?: (p: Progress) => void): Promise<Ack> {
+  const log = deps.log.child({ receiptId: file.receiptId, source: file.source, kind: file.kind });
   const keeper = keepLease(deps, lease);
   const tally = newFileTally();
+  inFlight.add(file.receiptId);
   try {
     const opened = await stageFile(deps, file, lease, tally, onProgress);
     const controlTotals = checkControlTotals(tally.totals, { requireTrailer: deps.config.sources[file.source]!.requireTrailer, sumsBalance: file.kind !== 'recall' });
@@ -49,18 +68,51 @@ export async function processFile(deps: Deps, receiptId: string, onProgress?: (p
     return await reject(deps, file, lease, e, tally, log);
   } finally {
     keeper.stop();
+    inFlight.delete(file.receiptId);
   }
 }
+
+/**
+ * Spooled files from this size on are validated and tokenised on a worker thread (prepare-worker.ts),
+ * about 15k records of a compressed placement file; smaller ones would spend more on starting the
+ * thread than they gain.
+ */
+const prepareOnWorkerFromBytes = 1 << 20;
 
 /** Reads the whole file into staging; returns what the open stage learned once integrity was proven. */
 async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTally, onProgress?: (p: Progress) => void): Promise<{ signerKeyId: string | null; plaintextBytes: number }> {
   const ctx = { source: file.source, kind: file.kind, lease, dropped: tally.droppedFields, today: deps.clock.now(), pendingKeys: new Map<string, KeyObject>() };
   const progress: Progress = { records: 0, plaintextBytes: 0 };
   const stage = async (records: AsyncIterable<RawRecord[]>) => {
-    for await (const batch of batches(records, deps.config.limits.stagingBatchRecords)) {
-      await processBatch(deps, batch, ctx);
-      progress.records += batch.length;
+    const staged = (count: number) => {
+      progress.records += count;
       onProgress?.(progress);
+    };
+    const worker = file.sizeBytes >= prepareOnWorkerFromBytes ? new PrepareWorker(deps.keys, deps.policy) : null;
+    try {
+      // With the worker, batch N+1 is prepared there while this thread stages batch N and parses on.
+      let ahead: { count: number; prepared: Promise<PreparedBatch> } | null = null;
+      const stageAhead = async () => {
+        if (ahead === null) return;
+        const { count, prepared } = ahead;
+        ahead = null;
+        await stageBatch(deps, await prepared, ctx);
+        staged(count);
+      };
+      for await (const batch of batches(records, deps.config.limits.stagingBatchRecords)) {
+        if (worker === null) {
+          await processBatch(deps, batch, ctx);
+          staged(batch.length);
+          continue;
+        }
+        const prepared = worker.prepare(batch, { source: ctx.source, kind: ctx.kind, today: ctx.today });
+        prepared.catch(() => undefined); // awaited in stageAhead; not awaited at all if staging fails first
+        await stageAhead();
+        ahead = { count: batch.length, prepared };
+      }
+      await stageAhead();
+    } finally {
+      await worker?.close();
     }
   };
   if (file.envelope === 'jose') return stageJoseFile(deps, file, lease, tally, stage);
@@ -146,7 +198,7 @@ async function commit(
     outcome = await deps.store.commitFile(lease, JSON.stringify(ack), deps.clock.now().toISOString(), audit);
   }
   if (outcome !== 'committed') throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: file.receiptId, outcome });
-  log.info({ records: ack.counts.records, accepted: ack.counts.accepted, rejected: ack.counts.rejected }, 'file committed');
+  log.info({ recordCount: ack.counts.records, accepted: ack.counts.accepted, rejected: ack.counts.rejected }, 'file committed');
   return ack;
 }
 

@@ -1,34 +1,22 @@
+import type { RateLimitStore } from '../store/store.js';
+
 /**
  * At most `limit` events per key in any window of `windowMs` (a sliding log: exact, unlike a fixed
- * window that allows twice the limit across a boundary). In memory, per process; idle keys are
- * swept, and the number of keys is capped so a flood of distinct keys cannot grow memory.
+ * window that allows twice the limit across a boundary). The log lives in the store, so every
+ * replica counts against the same limit: kept per process, N replicas behind a load balancer would
+ * give an attacker N times the attempts. Keys are namespaced by the window's name; callers build them
+ * from ids and tokens only, never from a personal value (they are stored).
  */
 export class SlidingWindow {
-  readonly #events = new Map<string, number[]>();
-
-  constructor(private readonly limit: number, private readonly windowMs: number, private readonly maxKeys = 100_000) {}
+  constructor(
+    private readonly store: RateLimitStore,
+    private readonly name: string,
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
 
   /** Records `n` events for a key if the limit allows them all; false (and nothing recorded) if not. */
-  take(key: string, nowMs: number, n = 1): boolean {
-    const since = nowMs - this.windowMs;
-    const times = (this.#events.get(key) ?? []).filter((t) => t > since);
-    if (times.length + n > this.limit) {
-      this.#events.set(key, times);
-      return false;
-    }
-    for (let i = 0; i < n; i++) times.push(nowMs);
-    this.#events.delete(key);
-    this.#events.set(key, times);
-    if (this.#events.size > this.maxKeys) this.#sweep(since);
-    return true;
-  }
-
-  #sweep(since: number): void {
-    for (const [key, times] of this.#events) if (times[times.length - 1]! <= since) this.#events.delete(key);
-    // Still too many live keys: forget the least recently used (Map order is insertion order).
-    for (const key of this.#events.keys()) {
-      if (this.#events.size <= this.maxKeys) break;
-      this.#events.delete(key);
-    }
+  async take(key: string, nowMs: number, n = 1): Promise<boolean> {
+    return this.store.takeRate(`${this.name}:${key}`, this.limit, this.windowMs, nowMs, n);
   }
 }

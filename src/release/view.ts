@@ -79,8 +79,9 @@ export class ReleaseView {
     private readonly policy: ReleasePolicy,
     limits: { verifyAttemptsPerSubjectPerHour: number; revealsPerMinute: number },
   ) {
-    this.#verifyWindow = new SlidingWindow(limits.verifyAttemptsPerSubjectPerHour, 3_600_000);
-    this.#revealWindow = new SlidingWindow(limits.revealsPerMinute, 60_000);
+    // In the store: every replica counts against the same limits.
+    this.#verifyWindow = new SlidingWindow(d.store, 'verify', limits.verifyAttemptsPerSubjectPerHour, 3_600_000);
+    this.#revealWindow = new SlidingWindow(d.store, 'reveal', limits.revealsPerMinute, 60_000);
   }
 
   get policyVersion(): string {
@@ -143,19 +144,31 @@ export class ReleaseView {
   /**
    * Identity verification without disclosure: for each claimed field that the grant lets the recipient
    * verify (or reveal) and the rules release, whether it matches; never the stored value. Attempts per
-   * subject are limited, and every attempt, refused or not, is audited with its outcome per field.
+   * recipient and subject are limited across all replicas, and every attempt, refused or not, is
+   * audited with its outcome per field.
+   *
+   * Two store steps: the account's tokens are read first (nothing released, so nothing audited) to name
+   * the subject whose limit the attempt counts against, the attempt is taken from that limit, and only
+   * then is the claim decided and audited. An account the recipient cannot see is NOT_FOUND before any
+   * attempt is counted, as it would be for an account that does not exist.
    */
   async verify(reader: Reader, recipientToken: string, claims: Readonly<Record<string, string>>): Promise<{ account: string; match: Record<string, boolean>; withheld: Record<string, string> }> {
     const grant = await this.grantOf(reader);
     const internal = this.resolve(reader, recipientToken);
+    if (internal === null) return this.refuse(reader, 'NOT_FOUND');
+    const target = await this.d.store.release<{ account: string; subject: string | null } | null>([internal], (facts) => {
+      const f = facts.get(internal);
+      return { result: f === undefined || !this.#visible(reader, f) ? null : { account: f.accountToken, subject: f.subjectToken }, audit: [] };
+    });
+    if (target === null) return this.refuse(reader, 'NOT_FOUND');
+    if (!await this.#verifyWindow.take(`${reader.recipient}:${target.subject ?? target.account}`, this.d.clock.now().getTime())) {
+      await this.d.store.appendAudit([this.#entry(reader, 'verify.refused', target.account, [{ ...target, code: 'RATE_LIMITED', fields: Object.keys(claims) }])]);
+      throw new GatewayError('RATE_LIMITED');
+    }
     type Verified = { account: string; match: Record<string, boolean>; withheld: Record<string, string> };
-    const outcome = internal === null ? null : await this.d.store.release<Verified | 'limited' | null>([internal], (facts) => {
+    const outcome = await this.d.store.release<Verified | null>([internal], (facts) => {
       const f = facts.get(internal);
       if (f === undefined || !this.#visible(reader, f)) return { result: null, audit: [] };
-      const limitKey = `${reader.recipient}\0${f.subjectToken ?? f.accountToken}`;
-      if (!this.#verifyWindow.take(limitKey, this.d.clock.now().getTime())) {
-        return { result: 'limited' as const, audit: [this.#entry(reader, 'verify.refused', f.accountToken, [{ account: f.accountToken, subject: f.subjectToken, code: 'RATE_LIMITED', fields: Object.keys(claims) }])] };
-      }
       const { decision, material, audit } = this.#decideWith(reader, grant, f, 'verify');
       const match: Record<string, boolean> = {};
       const withheld: Record<string, string> = {};
@@ -178,14 +191,13 @@ export class ReleaseView {
       return { result: { account: this.d.tokeniser.forRecipient(reader.recipient, f.accountToken), match, withheld }, audit: [entry] };
     });
     if (outcome === null) return this.refuse(reader, 'NOT_FOUND');
-    if (outcome === 'limited') throw new GatewayError('RATE_LIMITED');
     return outcome;
   }
 
   /** Revealed values of fields the grant marks `reveal`, where the rules release them. Rate-limited, audited by field name. */
   async reveal(reader: Reader, recipientToken: string, fields: readonly string[]): Promise<{ account: string; values: Record<string, string>; withheld: Record<string, string> }> {
     const grant = await this.grantOf(reader);
-    if (!this.#revealWindow.take(reader.recipient, this.d.clock.now().getTime(), fields.length)) return this.refuse(reader, 'RATE_LIMITED', recipientToken);
+    if (!await this.#revealWindow.take(reader.recipient, this.d.clock.now().getTime(), fields.length)) return this.refuse(reader, 'RATE_LIMITED', recipientToken);
     const internal = this.resolve(reader, recipientToken);
     const outcome = internal === null ? null : await this.d.store.release([internal], (facts) => {
       const f = facts.get(internal);

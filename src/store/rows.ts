@@ -1,7 +1,7 @@
 import type { AuditDraft, AuditEntry } from '../audit/chain.js';
 import type { RecordKind } from '../config/types.js';
-import type { FileState } from '../pipeline/file-states.js';
-import type { AccountFacts, Decided, FeedEvent, FeedEventType, FileRow, SftpDelivery } from './store.js';
+import { isFinal, type FileState } from '../pipeline/file-states.js';
+import type { AccountFacts, Decided, FeedEvent, FeedEventType, FileRow, SftpDelivery, SourceLease, StoredOfficerSession } from './store.js';
 
 /**
  * Row shapes and their mapping to the store's types, shared by the SQLite and PostgreSQL backends:
@@ -21,6 +21,23 @@ export function toFileRow(r: FileDbRow): FileRow {
     leaseOwner: r.lease_owner, leaseToken: r.lease_token, leaseUntilMs: r.lease_until_ms, attempts: r.attempts,
     commitSeq: r.commit_seq, finishedAt: r.finished_at, ack: r.ack,
   };
+}
+
+/**
+ * Whether `owner` may claim a file now: `received`, or `processing` under its own lease, under one
+ * that expired, or under one whose owner is known dead. The one rule both stores apply.
+ */
+export function isClaimable(r: FileDbRow, owner: string, nowMs: number, ownerIsDead: (owner: string) => boolean): boolean {
+  if (isFinal(r.state)) return false;
+  if (r.state !== 'processing' || r.lease_owner === null || r.lease_owner === owner) return true;
+  return (r.lease_until_ms ?? 0) <= nowMs || ownerIsDead(r.lease_owner);
+}
+
+export interface SourceLeaseDbRow { source: string; owner: string; token: number; until_ms: number }
+
+/** Whether `fence` is the source's polling lease, live at `nowMs`. */
+export function holdsSourceLease(row: SourceLeaseDbRow | undefined, fence: SourceLease, nowMs: number): boolean {
+  return row !== undefined && row.owner === fence.owner && row.token === fence.token && row.until_ms > nowMs;
 }
 
 export interface AuditDbRow { seq: number; at: string; actor: string; action: string; target: string; details: string; prev_hash: string; hash: string }
@@ -73,4 +90,19 @@ export function toDelivery(r: DeliveryDbRow): SftpDelivery {
     id: r.id, source: r.source, remotePath: r.remote_path, kind: r.kind, sizeBytes: r.size_bytes, mtimeMs: r.mtime_ms,
     receiptId: r.receipt_id, ackWritten: r.ack_written === true || r.ack_written === 1, finishedAt: r.finished_at,
   };
+}
+
+/** Expired rate events deleted per recorded take: more than one, so that the table shrinks after a burst. */
+export const rateEventsPrunedPerTake = 100;
+
+export interface OfficerSessionDbRow {
+  id_sha256: string;
+  officer: string;
+  csrf: string;
+  created_ms: number;
+  last_seen_ms: number;
+}
+
+export function toOfficerSession(r: OfficerSessionDbRow): StoredOfficerSession {
+  return { idSha256: r.id_sha256, officer: r.officer, csrf: r.csrf, createdMs: r.created_ms, lastSeenMs: r.last_seen_ms };
 }

@@ -11,7 +11,7 @@ import type { FileState } from '../pipeline/file-states.js';
  * a networked backend fits; each one is one transaction, and every audit draft passed in is
  * appended to the chain inside that same transaction.
  */
-export interface Store extends FileStore, StagingStore, AccountStore, SubjectKeyStore, AuditStore, SftpDeliveryStore, IdempotencyStore, ReleaseStore, OfficerStore {
+export interface Store extends FileStore, StagingStore, AccountStore, SubjectKeyStore, AuditStore, SourceLeaseStore, SftpDeliveryStore, IdempotencyStore, ReleaseStore, OfficerStore, RateLimitStore, OfficerSessionStore {
   /** A cheap round trip, for readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -67,6 +67,12 @@ export interface FileStore {
    * Returns null when another live worker holds it or the file is final.
    */
   claimFile(receiptId: string, owner: string, nowMs: number, ttlMs: number, ownerIsDead: (owner: string) => boolean): Promise<Lease | null>;
+  /**
+   * Claims the oldest unfinished file that is claimable as in `claimFile`, skipping `exclude` and,
+   * on PostgreSQL, rows another replica is claiming at this moment (`FOR UPDATE SKIP LOCKED`), so
+   * that replicas divide a backlog instead of queueing on the same row. Null when there is none.
+   */
+  claimNextFile(owner: string, nowMs: number, ttlMs: number, ownerIsDead: (owner: string) => boolean, exclude: readonly string[]): Promise<{ file: FileRow; lease: Lease } | null>;
   /** Extends a lease; false when it was lost. */
   renewLease(lease: Lease, nowMs: number, ttlMs: number): Promise<boolean>;
   /**
@@ -190,18 +196,48 @@ export interface SftpDelivery {
   finishedAt: string | null;
 }
 
+/** The right to poll one SFTP source, held by one replica at a time (DESIGN §8). */
+export interface SourceLease {
+  source: string;
+  owner: string;
+  /** Fencing token: grows with every change of holder; SFTP delivery steps under an older one are refused. */
+  token: number;
+}
+
+export interface SourceLeaseStore {
+  /**
+   * Records that replica `owner` is alive until `nowMs + ttlMs` (a ttl of 0: it is leaving) and
+   * returns how many replicas are alive, itself included: each takes its share of the sources.
+   */
+  heartbeat(owner: string, nowMs: number, ttlMs: number): Promise<number>;
+  /**
+   * Takes the polling lease of a source when nobody holds it or its holder's lease expired (a new
+   * token), or extends it when `owner` holds it still (the same token). Null while another owner's
+   * lease is live, or when `owner` holds `maxHeld` other sources already: then a lease it holds
+   * beyond its share is given up, so that a replica that started later gets work.
+   */
+  acquireSourceLease(source: string, owner: string, nowMs: number, ttlMs: number, maxHeld?: number): Promise<SourceLease | null>;
+  /** Gives the lease up (on a clean stop), so that another replica polls the source at once. */
+  releaseSourceLease(lease: SourceLease): Promise<void>;
+  /** The live polling leases: which replica polls which source (for `veilgate status`). */
+  listSourceLeases(nowMs: number): Promise<Array<SourceLease & { untilMs: number }>>;
+}
+
 /**
  * Delivery bookkeeping for SFTP: the intent to take a remote file is recorded before the download,
  * and each later step (receipt, ack written, remote move) is marked, so that a restart resumes
- * exactly where a crash left off.
+ * exactly where a crash left off. Each step is recorded only under the source's live polling lease
+ * (`fence`), in the same transaction as the check: a replica that lost the lease, however slow,
+ * cannot record anything, and the new holder resumes the delivery.
+ * @throws GatewayError SFTP_LEASE_LOST
  */
 export interface SftpDeliveryStore {
   /** Records the intent to take a remote file; returns the open delivery for the same (path, size, mtime) if there is one. */
-  beginSftpDelivery(d: { source: string; remotePath: string; kind: RecordKind; sizeBytes: number; mtimeMs: number }): Promise<SftpDelivery>;
-  linkSftpDelivery(id: number, receiptId: string): Promise<void>;
-  markSftpAckWritten(id: number): Promise<void>;
+  beginSftpDelivery(d: { source: string; remotePath: string; kind: RecordKind; sizeBytes: number; mtimeMs: number }, fence: SourceLease): Promise<SftpDelivery>;
+  linkSftpDelivery(id: number, receiptId: string, fence: SourceLease): Promise<void>;
+  markSftpAckWritten(id: number, fence: SourceLease): Promise<void>;
   /** The remote file was moved away: the delivery is complete. */
-  finishSftpDelivery(id: number): Promise<void>;
+  finishSftpDelivery(id: number, fence: SourceLease): Promise<void>;
   unfinishedSftpDeliveries(source: string): Promise<SftpDelivery[]>;
   /** The live (received, processing or committed) file of a source with these bytes, if any. */
   findLiveFile(source: string, sha256: string): Promise<FileRow | null>;
@@ -325,4 +361,53 @@ export interface OfficerStore {
   purgeFindings(before: string): Promise<number>;
   /** Clears the vaulted values of accounts recalled before `before`; returns how many accounts. */
   purgeRecalledAccounts(before: string, at: string): Promise<number>;
+}
+
+/**
+ * Security limits shared by every replica: a count kept per process would give an attacker N times the
+ * attempts behind a load balancer of N replicas.
+ */
+export interface RateLimitStore {
+  /**
+   * A sliding log (exact, unlike a fixed window that allows twice the limit across a boundary): records
+   * `n` events (default 1) for `key` at `nowMs` when, with them, the key has at most `limit` events in
+   * the window (nowMs - windowMs, nowMs]; otherwise returns false and records nothing. Atomic across
+   * replicas. Keys are built from ids and tokens only, never a personal value. Expired events are pruned
+   * as events are recorded, so the table holds about the events of the current windows.
+   */
+  takeRate(key: string, limit: number, windowMs: number, nowMs: number, n?: number): Promise<boolean>;
+}
+
+/**
+ * An officer's dashboard session as stored: the SHA-256 (hex) of its id, never the id, so that a reader
+ * of the database or of a backup cannot present it as a cookie. The CSRF token is stored as issued: it
+ * is rendered into every form, and without the session cookie it authorises nothing.
+ */
+export interface StoredOfficerSession {
+  idSha256: string;
+  officer: string;
+  csrf: string;
+  createdMs: number;
+  lastSeenMs: number;
+}
+
+export interface OfficerSessionLimits {
+  /** A session unused for longer than this has expired (ms). */
+  idleMs: number;
+  /** A session older than this has expired, however busy (ms). */
+  absoluteMs: number;
+  /** Live sessions at most: beyond it, creating one removes the oldest. */
+  max: number;
+}
+
+/** Dashboard sessions, shared by every replica: a session made on one is honoured by all. */
+export interface OfficerSessionStore {
+  /** Stores a new session, after deleting expired ones and, when `limits.max` are live, the oldest. */
+  createOfficerSession(session: StoredOfficerSession, limits: OfficerSessionLimits): Promise<void>;
+  /**
+   * The live session with this id hash, its `lastSeenMs` moved to `nowMs` (the idle timeout slides);
+   * null when unknown or expired, and an expired one is deleted.
+   */
+  touchOfficerSession(idSha256: string, nowMs: number, limits: Pick<OfficerSessionLimits, 'idleMs' | 'absoluteMs'>): Promise<StoredOfficerSession | null>;
+  deleteOfficerSession(idSha256: string): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,10 +53,10 @@ describe('retention', () => {
     const spool = join(ws.dataDir, 'spool');
     expect(filesUnder(spool)).toHaveLength(2);
 
-    expect(await applyRetention(deps)).toEqual({ spool_files: 0, findings: 0, recalled_accounts: 0 });
+    expect(await applyRetention(deps)).toEqual({ spool_files: 0, orphaned_spool_files: 0, findings: 0, recalled_accounts: 0 });
 
     clock.advance(31 * day);
-    expect(await applyRetention(deps)).toEqual({ spool_files: 2, findings: 0, recalled_accounts: 0 });
+    expect(await applyRetention(deps)).toEqual({ spool_files: 2, orphaned_spool_files: 0, findings: 0, recalled_accounts: 0 });
     expect(filesUnder(spool)).toEqual([]);
     expect(count('SELECT COUNT(*) AS n FROM files WHERE spool_purged_at IS NOT NULL')).toBe(2);
 
@@ -77,5 +78,25 @@ describe('retention', () => {
     expect(applied.map((e) => e.details)).toEqual(expect.arrayContaining([
       expect.objectContaining({ spool_files: 2 }), expect.objectContaining({ findings: 1 }), expect.objectContaining({ recalled_accounts: 1 }),
     ]));
+  });
+
+  it('removes spooled copies no receipt names, and temp files of cut-short writes, an hour after they were written', async () => {
+    const dir = join(ws.dataDir, 'spool', 'demo-bank');
+    mkdirSync(dir, { recursive: true });
+    const kept = await send('kept', 'placement', [placementRow('RET-9')]);
+    const keptPath = (await deps.store.getFile(kept.receipt_id))!.spoolPath;
+    const orphan = join(dir, 'rcpt_orphan0000000000000000.pgp');
+    const incoming = join(dir, '.incoming-rcpt_cut000000000000000000');
+    const young = join(dir, 'rcpt_young0000000000000000.pgp');
+    for (const f of [orphan, incoming, young]) writeFileSync(f, 'encrypted bytes');
+    const at = (msAgo: number) => new Date(clock.now().getTime() - msAgo);
+    for (const f of [orphan, incoming, keptPath]) utimesSync(f, at(2 * 3_600_000), at(2 * 3_600_000));
+    utimesSync(young, at(60_000), at(60_000));
+
+    expect((await applyRetention(deps)).orphaned_spool_files).toBe(2);
+    expect([orphan, incoming].map(existsSync)).toEqual([false, false]);
+    expect([young, keptPath].map(existsSync)).toEqual([true, true]);
+    const head = await deps.store.auditHead();
+    expect((await deps.store.readAudit(head.seq, head.seq))[0]).toMatchObject({ action: 'retention.applied', details: { orphaned_spool_files: 2 } });
   });
 });

@@ -36,8 +36,8 @@ describe('a hung, dead or impostor server never hangs the gateway', () => {
     const store = deps.store;
     const begin = store.beginSftpDelivery.bind(store);
     let frozenAt = 0;
-    store.beginSftpDelivery = async (d): Promise<SftpDelivery> => {
-      const delivery = await begin(d);
+    store.beginSftpDelivery = async (d, fence): Promise<SftpDelivery> => {
+      const delivery = await begin(d, fence);
       if (frozenAt === 0) {
         sshd.pause();
         frozenAt = Date.now();

@@ -520,26 +520,116 @@ describe.each(['sqlite', 'postgres'] as const)('%s store contract', (kind: Backe
   });
 
   it('resumes an open SFTP delivery of the same remote file, and begins a new one once it is finished', async () => {
+    const fence = (await store.acquireSourceLease('acme', 'poller-1', now(), 60_000))!;
     const remote = { source: 'acme', remotePath: '/out/placements-1.csv.gpg', kind: 'placement' as const, sizeBytes: 4096, mtimeMs: 1_740_000_000_123 };
-    const d1 = await store.beginSftpDelivery(remote);
+    const d1 = await store.beginSftpDelivery(remote, fence);
     expect(d1).toMatchObject({ ...remote, receiptId: null, ackWritten: false, finishedAt: null });
-    expect((await store.beginSftpDelivery(remote)).id).toBe(d1.id);
-    const d2 = await store.beginSftpDelivery({ ...remote, sizeBytes: 5000 });
+    expect((await store.beginSftpDelivery(remote, fence)).id).toBe(d1.id);
+    const d2 = await store.beginSftpDelivery({ ...remote, sizeBytes: 5000 }, fence);
     expect(d2.id).not.toBe(d1.id);
 
     const file = newFile();
     await store.receiveFile(file, draft('file.received', file.receiptId));
-    await store.linkSftpDelivery(d1.id, file.receiptId);
-    await store.markSftpAckWritten(d1.id);
+    await store.linkSftpDelivery(d1.id, file.receiptId, fence);
+    await store.markSftpAckWritten(d1.id, fence);
     expect(await store.unfinishedSftpDeliveries('acme')).toEqual([{ ...d1, receiptId: file.receiptId, ackWritten: true }, d2]);
     expect(await store.unfinishedSftpDeliveries('globex')).toEqual([]);
     expect((await store.findLiveFile('acme', file.sha256))?.receiptId).toBe(file.receiptId);
 
-    await store.finishSftpDelivery(d1.id);
+    await store.finishSftpDelivery(d1.id, fence);
     expect((await store.unfinishedSftpDeliveries('acme')).map((d) => d.id)).toEqual([d2.id]);
-    const d3 = await store.beginSftpDelivery(remote);
+    const d3 = await store.beginSftpDelivery(remote, fence);
     expect(d3.id).not.toBe(d1.id);
     expect(d3.receiptId).toBeNull();
+  });
+
+  it('lets one replica at a time poll a source, and fences every delivery step of a replica whose lease lapsed', async () => {
+    const other = await backend.openAnother();
+    const remote = { source: 'acme', remotePath: '/out/p.csv.gpg', kind: 'placement' as const, sizeBytes: 10, mtimeMs: 1_740_000_000_000 };
+    const [a, b] = await Promise.all([store.acquireSourceLease('acme', 'replica-a', now(), 10_000), other.acquireSourceLease('acme', 'replica-b', now(), 10_000)]);
+    expect([a, b].filter((l) => l !== null)).toHaveLength(1);
+    const holder = (a ?? b)!;
+    const [held, waiting, waitingId] = a !== null ? [store, other, 'replica-b'] : [other, store, 'replica-a'];
+    expect(holder.token).toBe(1);
+    // Another source is free; the holder renews and keeps its token.
+    expect(await waiting.acquireSourceLease('globex', waitingId, now(), 10_000)).toMatchObject({ source: 'globex', token: 1 });
+    clock.advance(6_000);
+    expect(await held.acquireSourceLease('acme', holder.owner, now(), 10_000)).toEqual(holder);
+    clock.advance(9_000);
+    expect(await waiting.acquireSourceLease('acme', waitingId, now(), 10_000)).toBeNull();
+    const delivery = await held.beginSftpDelivery(remote, holder);
+
+    // The holder stalls past its lease: the other replica takes the source with a new token ...
+    clock.advance(10_001);
+    const taken = await waiting.acquireSourceLease('acme', waitingId, now(), 10_000);
+    expect(taken).toEqual({ source: 'acme', owner: waitingId, token: 2 });
+    // ... and nothing the stalled holder records counts any more, nor can it renew.
+    for (const step of [
+      () => held.beginSftpDelivery({ ...remote, sizeBytes: 11 }, holder),
+      () => held.linkSftpDelivery(delivery.id, 'rcpt-x', holder),
+      () => held.markSftpAckWritten(delivery.id, holder),
+      () => held.finishSftpDelivery(delivery.id, holder),
+    ]) await expect(step()).rejects.toMatchObject({ code: 'SFTP_LEASE_LOST' });
+    expect(await held.acquireSourceLease('acme', holder.owner, now(), 10_000)).toBeNull();
+    expect(await waiting.unfinishedSftpDeliveries('acme')).toEqual([delivery]);
+    await waiting.finishSftpDelivery(delivery.id, taken!);
+
+    // A lease that lapsed with nobody taking it fences its holder too, who starts again under a new token.
+    clock.advance(10_001);
+    await expect(waiting.markSftpAckWritten(delivery.id, taken!)).rejects.toMatchObject({ code: 'SFTP_LEASE_LOST' });
+    const again = await waiting.acquireSourceLease('acme', waitingId, now(), 10_000);
+    expect(again?.token).toBe(3);
+    expect(await store.listSourceLeases(now())).toEqual([{ source: 'acme', owner: waitingId, token: 3, untilMs: now() + 10_000 }]);
+    // Released on a clean stop: the other replica takes it at once, and the token still grows.
+    await waiting.releaseSourceLease(again!);
+    expect(await store.listSourceLeases(now())).toEqual([]);
+    expect(await held.acquireSourceLease('acme', holder.owner, now(), 10_000)).toMatchObject({ token: 4 });
+  });
+
+  it('counts live replicas by heartbeat, and keeps each replica to its share of the sources', async () => {
+    expect(await store.heartbeat('replica-a', now(), 10_000)).toBe(1);
+    // Replica a alone: its share is both sources.
+    expect(await store.acquireSourceLease('acme', 'replica-a', now(), 10_000, 2)).toMatchObject({ token: 1 });
+    expect(await store.acquireSourceLease('globex', 'replica-a', now(), 10_000, 2)).toMatchObject({ token: 1 });
+    // Replica b arrives: each share is one source. b gets none while a holds both; a hands one over
+    // at its next renewal under the new share, and b takes it.
+    expect(await store.heartbeat('replica-b', now(), 10_000)).toBe(2);
+    expect(await store.acquireSourceLease('acme', 'replica-b', now(), 10_000, 1)).toBeNull();
+    expect(await store.acquireSourceLease('globex', 'replica-a', now(), 10_000, 1)).toBeNull();
+    expect(await store.acquireSourceLease('acme', 'replica-a', now(), 10_000, 1)).toMatchObject({ token: 1 });
+    expect(await store.acquireSourceLease('globex', 'replica-b', now(), 10_000, 1)).toEqual({ source: 'globex', owner: 'replica-b', token: 2 });
+    expect(await store.acquireSourceLease('acme', 'replica-b', now(), 10_000, 1)).toBeNull();
+    // A replica that leaves (ttl 0) or whose heartbeat lapses no longer counts.
+    expect(await store.heartbeat('replica-b', now(), 0)).toBe(1);
+    clock.advance(10_001);
+    expect(await store.heartbeat('replica-c', now(), 10_000)).toBe(1);
+  });
+
+  it('claims the next unfinished file for each worker in turn, skipping live leases, exclusions and final files', async () => {
+    const other = await backend.openAnother();
+    const files = [newFile(), newFile(), newFile()];
+    for (const f of files) {
+      await store.receiveFile(f, draft('file.received', f.receiptId));
+      clock.advance(1_000);
+    }
+    await commitRecords('placement', [{ account: 'A1' }]);
+    // Two replicas at once get different files (PostgreSQL: SKIP LOCKED; SQLite: the write lock).
+    const [x, y] = await Promise.all([
+      store.claimNextFile('worker-a', now(), 60_000, () => false, []),
+      other.claimNextFile('worker-b', now(), 60_000, () => false, []),
+    ]);
+    expect(new Set([x!.file.receiptId, y!.file.receiptId])).toEqual(new Set([files[0]!.receiptId, files[1]!.receiptId]));
+    expect(x).toMatchObject({ file: { state: 'processing', leaseOwner: 'worker-a', leaseToken: 1 }, lease: { owner: 'worker-a', token: 1 } });
+    expect(await store.claimNextFile('worker-c', now(), 60_000, () => false, [files[2]!.receiptId])).toBeNull();
+    expect((await store.claimNextFile('worker-c', now(), 60_000, () => false, []))!.file.receiptId).toBe(files[2]!.receiptId);
+    expect(await store.claimNextFile('worker-f', now(), 60_000, () => false, [])).toBeNull();
+    // A dead owner's file is claimable at once, an expired lease's after its end; the fence moves on.
+    const dead = await store.claimNextFile('worker-d', now(), 60_000, (owner) => owner === y!.lease.owner, []);
+    expect(dead).toMatchObject({ file: { receiptId: y!.file.receiptId }, lease: { owner: 'worker-d', token: 2 } });
+    clock.advance(60_001);
+    const expired = await store.claimNextFile('worker-e', now(), 60_000, () => false, [dead!.file.receiptId]);
+    expect(expired?.file.receiptId).toBe(x!.file.receiptId);
+    expect(expired?.lease.token).toBe(2);
   });
 
   // ---- officers: erasure and retention -------------------------------------------------------

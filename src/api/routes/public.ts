@@ -20,19 +20,46 @@ export function publicRoutes(deps: Deps, metrics: Metrics): Router {
   router.get('/v1/keys/pgp', (_req, res) => void res.type('application/pgp-keys').send(pgpPublic));
   router.get('/v1/openapi.json', (_req, res) => void res.type('application/json').send(openapi));
   router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  const database = databaseCheck(deps);
   router.get('/readyz', async (_req, res) => {
-    const checks = { database: 'ok', keys: deps.keys.pgpPrivateKeys.length > 0 ? 'ok' : 'missing' };
-    try {
-      await deps.store.ping();
-    } catch (err) {
-      deps.log.warn({ err }, 'readiness: database check failed');
-      checks.database = 'unavailable';
-    }
+    const checks = { database: await database(), keys: deps.keys.pgpPrivateKeys.length > 0 ? 'ok' : 'missing' };
     const ready = Object.values(checks).every((c) => c === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });
   router.get('/metrics', async (_req, res) => void res.type('text/plain; version=0.0.4').send(await metrics.render(deps.store, () => overdueRecalls(deps))));
   return router;
+}
+
+/**
+ * A database that does not answer at all (a partition drops packets) counts as unavailable after this
+ * long, in ms: the probe gets its 503 within its own timeout (5 s in deploy/k8s) instead of timing out.
+ */
+const databaseCheckTimeoutMs = 3_000;
+
+/**
+ * The readiness check of the store: `ok` or `unavailable`. A change of state is logged once (a probe
+ * every few seconds through an outage would otherwise log the same failure each time).
+ */
+function databaseCheck(deps: Deps): () => Promise<'ok' | 'unavailable'> {
+  let last: 'ok' | 'unavailable' = 'ok';
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from the database within ${databaseCheckTimeoutMs} ms`)), databaseCheckTimeoutMs);
+    });
+    let state: 'ok' | 'unavailable' = 'ok';
+    try {
+      await Promise.race([deps.store.ping(), timeout]);
+    } catch (err) {
+      state = 'unavailable';
+      if (last === 'ok') deps.log.warn({ err }, 'readiness: the database is unavailable; uploads are answered 503 STORE_UNAVAILABLE until it is back');
+    } finally {
+      clearTimeout(timer);
+    }
+    if (state === 'ok' && last === 'unavailable') deps.log.info('readiness: the database is available again');
+    last = state;
+    return state;
+  };
 }
 
 /** The public halves of the gateway's JOSE keys: `d`, `p`, `q`, `dp`, `dq`, `qi` never leave. */

@@ -25,7 +25,7 @@ export const serveCommand: Command = async (argv, io) => {
   const deps = await buildDeps(config, { clock: systemClock, log });
   const app = buildApp(deps);
   const { url } = await app.listen(port);
-  const recovery = startRecovery(deps, 30_000);
+  const recovery = startRecovery(deps, config.limits.recoveryIntervalMs);
   const pollers = startSftpPollers(deps);
   const checkpointer = startCheckpointer(deps, config.audit.checkpointIntervalSeconds);
   const retention = startRetention(deps);

@@ -4,7 +4,8 @@ import { openStore } from '../../store/open.js';
 import { commonOptions, exit, loadFromFlags, parse, writeJson, type Command } from '../io.js';
 
 /**
- * `veilgate status`: per source, files by state and (for SFTP sources) deliveries not yet finished;
+ * `veilgate status`: per source, files by state and (for SFTP sources) deliveries not yet finished
+ * and the replica polling it;
  * per recipient, how far it acknowledged its feed and the recalls it has left unacknowledged too long;
  * and the audit head. Read from the database, so it works beside a running `serve`.
  */
@@ -13,10 +14,14 @@ export const statusCommand: Command = async (argv, io) => {
   const { config } = loadFromFlags(values, io);
   const store = await openStore(config, systemClock);
   try {
-    const sources: Record<string, { files: Record<string, number>; sftp?: { host: string; unfinishedDeliveries: number } }> = {};
+    const sources: Record<string, { files: Record<string, number>; sftp?: { host: string; unfinishedDeliveries: number; polledBy: string | null } }> = {};
+    const leases = await store.listSourceLeases(systemClock.now().getTime());
     for (const [id, source] of Object.entries(config.sources)) {
       sources[id] = { files: {} };
-      if (source.sftp !== undefined) sources[id].sftp = { host: `${source.sftp.host}:${source.sftp.port}`, unfinishedDeliveries: (await store.unfinishedSftpDeliveries(id)).length };
+      if (source.sftp === undefined) continue;
+      // The replica (host:pid:…) holding the source's polling lease; null when none is polling it now.
+      const polledBy = leases.find((l) => l.source === id)?.owner ?? null;
+      sources[id].sftp = { host: `${source.sftp.host}:${source.sftp.port}`, unfinishedDeliveries: (await store.unfinishedSftpDeliveries(id)).length, polledBy };
     }
     for (const row of await store.fileCounts()) (sources[row.source] ??= { files: {} }).files[row.state] = row.count;
     const overdue = await overdueRecalls({ config, store, clock: systemClock });

@@ -278,4 +278,63 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
       );
     `,
   },
+  {
+    version: 9,
+    name: 'sftp source leases',
+    sql: `
+      -- Which replica polls each SFTP source: one at a time, so a remote file is never taken twice. The
+      -- token is the fence: it grows with every change of holder, and delivery steps recorded under an
+      -- older token are refused.
+      CREATE TABLE source_leases (
+        source   TEXT COLLATE "C" PRIMARY KEY,
+        owner    TEXT COLLATE "C" NOT NULL,
+        token    BIGINT NOT NULL,
+        until_ms BIGINT NOT NULL
+      );
+      -- Replicas that poll SFTP sources, by heartbeat: each takes no more than its share of the sources.
+      CREATE TABLE replicas (
+        owner    TEXT COLLATE "C" PRIMARY KEY,
+        until_ms BIGINT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 10,
+    name: 'staged subject keys without the random index',
+    sql: `
+      -- Version 7's index took a random page for every staged key: each staging batch rewrote most of
+      -- it into the WAL (1.1 s per 100k records; 43 s per 1M, once it outgrew the page cache). Settling
+      -- now deletes a slice of subjects in one pass over the file's keys instead of one lookup each.
+      DROP INDEX staged_subject_keys_by_subject;
+    `,
+  },
+  {
+    version: 11,
+    name: 'officer sessions and rate limits',
+    sql: `
+      -- Officers' dashboard sessions, shared by every replica. Only a SHA-256 of the session id is kept:
+      -- a reader of the database or of a backup cannot turn a row into a cookie.
+      CREATE TABLE officer_sessions (
+        id_sha256    TEXT COLLATE "C" PRIMARY KEY,
+        officer      TEXT COLLATE "C" NOT NULL,
+        csrf         TEXT COLLATE "C" NOT NULL,
+        created_ms   BIGINT NOT NULL,
+        last_seen_ms BIGINT NOT NULL
+      );
+      CREATE INDEX officer_sessions_by_created ON officer_sessions(created_ms);
+      -- Security limits shared by every replica (a sliding log per key: verify attempts, reveals, officer
+      -- sign-ins). Keys hold ids and tokens, never a personal value; n events taken at once are one row;
+      -- rows are deleted once until_ms (at_ms + the window) has passed. Takers of one key serialise on an
+      -- advisory lock, not on these rows: a key with no live row has nothing to lock.
+      CREATE TABLE rate_events (
+        id       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        key      TEXT COLLATE "C" NOT NULL,
+        at_ms    BIGINT NOT NULL,
+        n        INTEGER NOT NULL,
+        until_ms BIGINT NOT NULL
+      );
+      CREATE INDEX rate_events_by_key ON rate_events(key, at_ms);
+      CREATE INDEX rate_events_by_until ON rate_events(until_ms);
+    `,
+  },
 ];

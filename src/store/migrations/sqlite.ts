@@ -259,4 +259,62 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       );
     `,
   },
+  {
+    version: 9,
+    name: 'sftp source leases',
+    sql: `
+      -- Which replica polls each SFTP source: one at a time, so a remote file is never taken twice. The
+      -- token is the fence: it grows with every change of holder, and delivery steps recorded under an
+      -- older token are refused.
+      CREATE TABLE source_leases (
+        source   TEXT PRIMARY KEY,
+        owner    TEXT NOT NULL,
+        token    INTEGER NOT NULL,
+        until_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- Replicas that poll SFTP sources, by heartbeat: each takes no more than its share of the sources.
+      CREATE TABLE replicas (
+        owner    TEXT PRIMARY KEY,
+        until_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 10,
+    name: 'staged subject keys without the random index',
+    sql: `
+      -- Version 7's index took a random page for every staged key: each staging batch rewrote most of
+      -- it into the WAL (1.1 s per 100k records; 43 s per 1M, once it outgrew the page cache). Settling
+      -- now deletes a slice of subjects in one pass over the file's keys instead of one lookup each.
+      DROP INDEX staged_subject_keys_by_subject;
+    `,
+  },
+  {
+    version: 11,
+    name: 'officer sessions and rate limits',
+    sql: `
+      -- Officers' dashboard sessions, shared by every replica. Only a SHA-256 of the session id is kept:
+      -- a reader of the database or of a backup cannot turn a row into a cookie.
+      CREATE TABLE officer_sessions (
+        id_sha256    TEXT PRIMARY KEY,
+        officer      TEXT NOT NULL,
+        csrf         TEXT NOT NULL,
+        created_ms   INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX officer_sessions_by_created ON officer_sessions(created_ms);
+      -- Security limits shared by every replica (a sliding log per key: verify attempts, reveals, officer
+      -- sign-ins). Keys hold ids and tokens, never a personal value; n events taken at once are one row;
+      -- rows are deleted once until_ms (at_ms + the window) has passed.
+      CREATE TABLE rate_events (
+        id       INTEGER PRIMARY KEY,
+        key      TEXT NOT NULL,
+        at_ms    INTEGER NOT NULL,
+        n        INTEGER NOT NULL,
+        until_ms INTEGER NOT NULL
+      );
+      CREATE INDEX rate_events_by_key ON rate_events(key, at_ms);
+      CREATE INDEX rate_events_by_until ON rate_events(until_ms);
+    `,
+  },
 ];

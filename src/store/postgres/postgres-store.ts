@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
 import type { RecordKind } from '../../config/types.js';
@@ -8,11 +9,11 @@ import type { RecordCode } from '../../errors/codes.js';
 import { recordCodes } from '../../errors/codes.js';
 import type { Clock } from '../../lib/clock.js';
 import type { FileState } from '../../pipeline/file-states.js';
-import { isFinal } from '../../pipeline/file-states.js';
 import { postgresMigrations } from '../migrations/postgres.js';
 import { subjectStateFields } from '../../release/subject-state.js';
-import { releaseActions, subjectsOf, toAuditEntry, toDelivery, toFeedEvent, toFileRow, type AccountFactsDbRow, type AuditDbRow, type DeliveryDbRow, type FeedDbRow, type FileDbRow, type PendingRelease } from '../rows.js';
-import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
+import { holdsSourceLease, isClaimable, rateEventsPrunedPerTake, toOfficerSession, type OfficerSessionDbRow, releaseActions, subjectsOf, toAuditEntry, toDelivery, toFeedEvent, toFileRow, type AccountFactsDbRow, type AuditDbRow, type DeliveryDbRow, type FeedDbRow, type FileDbRow, type PendingRelease, type SourceLeaseDbRow } from '../rows.js';
+import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, SourceLease, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
+import type { OfficerSessionLimits, StoredOfficerSession } from '../store.js';
 
 /** Runs one statement, in a transaction or on the pool, and returns its rows. */
 type Query = <R extends QueryResultRow>(sql: string, params?: readonly unknown[]) => Promise<R[]>;
@@ -31,6 +32,52 @@ function numericTypes(): pg.CustomTypesConfig {
   const types = new pg.TypeOverrides();
   types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
   return types;
+}
+
+/**
+ * How long getting a connection may take, in ms: opening one to a server that does not answer (a
+ * partition drops packets rather than refusing them), or waiting for a free one in a full pool. Past
+ * it the caller gets STORE_UNAVAILABLE (503, retry later) instead of a request that never ends.
+ */
+const connectTimeoutMs = 10_000;
+
+/**
+ * A transaction whose connection was lost before COMMIT was sent is run again on a fresh connection,
+ * once after each of these pauses (ms): that absorbs a pooled connection that died with a server
+ * restart. While the server is down, the fresh connect fails at once and the caller gets
+ * STORE_UNAVAILABLE.
+ */
+const txRetryDelaysMs = [100, 400] as const;
+
+/**
+ * SQLSTATEs that mean the server or the connection went away, not that the statement was wrong:
+ * class 08 (connection exception), 57P01 admin_shutdown (pg_ctl stop -m fast or immediate,
+ * pg_terminate_backend), 57P02 crash_shutdown (another backend crashed), 57P03 cannot_connect_now
+ * (starting up or shutting down). PostgreSQL docs, Appendix A.
+ */
+const connectionLossStates = /^(08...|57P0[123])$/;
+
+/** Socket errors of a connection the server or the network dropped. */
+const connectionLossErrnos = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Whether a statement failed because its connection was lost. `lost`: the client emitted 'error'
+ * while checked out, which pg does when its socket ends (its own "Connection terminated
+ * unexpectedly" carries no code).
+ */
+function isConnectionLoss(error: unknown, lost: boolean): boolean {
+  if (lost) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (connectionLossStates.test(code) || connectionLossErrnos.has(code));
+}
+
+/** A pooled connection checked out by this store. */
+interface Connection {
+  readonly client: PoolClient;
+  /** True once the connection failed while checked out: it is destroyed on release, never reused. */
+  readonly lost: boolean;
+  /** Back to the pool; with an error (or once lost), destroyed instead. */
+  release(broken?: Error): void;
 }
 
 /**
@@ -70,9 +117,13 @@ export class PostgresStore implements Store {
       // Every connection resolves unqualified table names in this schema only.
       options: `-c search_path=${schema}`,
       types: numericTypes(),
+      connectionTimeoutMillis: connectTimeoutMs,
+      // TCP keepalive: an idle connection to a server that vanished without a FIN is found dead.
+      keepAlive: true,
     });
     // An idle connection that the server drops emits 'error' on the pool, which would otherwise crash
-    // the process; the pool discards that client and the next query opens a new one.
+    // the process; the pool discards that client and the next query opens a new one. (A checked-out
+    // connection is guarded by #connect.)
     pool.on('error', () => undefined);
     const store = new PostgresStore(pool, options.clock);
     try {
@@ -109,57 +160,101 @@ export class PostgresStore implements Store {
 
   // ---- plumbing ----------------------------------------------------------------------------
 
-  async #connect(): Promise<PoolClient> {
+  /** @throws GatewayError STORE_UNAVAILABLE when no connection can be had (server down, pool exhausted for connectTimeoutMs) */
+  async #connect(): Promise<Connection> {
+    let client: PoolClient;
     try {
-      return await this.#pool.connect();
+      client = await this.#pool.connect();
     } catch (error) {
       // pg's own message names the host and user: kept as the cause, never shown to a client.
       throw new GatewayError('STORE_UNAVAILABLE', undefined, { cause: error });
     }
+    // The pool listens for 'error' only on idle clients. A checked-out one whose server goes away
+    // (restart, failover, pg_terminate_backend) emits 'error' with no listener, and that kills the
+    // process: recorded here instead, while the statement in flight fails on its own.
+    let lostWith: Error | undefined;
+    const onError = (error: Error) => {
+      lostWith ??= error;
+    };
+    client.on('error', onError);
+    return {
+      client,
+      get lost() {
+        return lostWith !== undefined;
+      },
+      release(broken) {
+        client.removeListener('error', onError);
+        client.release(broken ?? lostWith);
+      },
+    };
+  }
+
+  /**
+   * One statement on its own (autocommit), never retried: it may be a write that the server applied
+   * before the connection dropped.
+   * @throws GatewayError STORE_UNAVAILABLE when the connection is lost
+   */
+  async #statement<T>(run: (client: PoolClient) => Promise<T>): Promise<T> {
+    const connection = await this.#connect();
+    try {
+      return await run(connection.client);
+    } catch (error) {
+      if (isConnectionLoss(error, connection.lost)) throw new GatewayError('STORE_UNAVAILABLE', undefined, { cause: error });
+      throw error;
+    } finally {
+      connection.release();
+    }
   }
 
   /** One statement, on its own (autocommit). */
-  readonly #q: Query = async <R extends QueryResultRow>(text: string, params?: readonly unknown[]): Promise<R[]> => {
-    const client = await this.#connect();
-    try {
-      return (await client.query<R>(text, params as unknown[] | undefined)).rows;
-    } finally {
-      client.release();
-    }
-  };
+  readonly #q: Query = async <R extends QueryResultRow>(text: string, params?: readonly unknown[]): Promise<R[]> =>
+    this.#statement(async (client) => (await client.query<R>(text, params as unknown[] | undefined)).rows);
 
   async #run(sql: string, params: readonly unknown[]): Promise<number> {
-    const client = await this.#connect();
-    try {
-      return (await client.query(sql, params as unknown[])).rowCount ?? 0;
-    } finally {
-      client.release();
-    }
+    return this.#statement(async (client) => (await client.query(sql, params as unknown[])).rowCount ?? 0);
   }
 
   /**
    * One transaction (READ COMMITTED: each statement sees what committed before it, which after a lock
    * wait includes the lock holder's work). `audited`: takes the chain head lock first.
+   *
+   * A connection lost before COMMIT was sent leaves nothing behind (the server rolls back the
+   * transaction of a connection that ends), so `fn` is run again on a fresh connection: it must work
+   * only through `tx`, and keep no state of its own across runs. Lost during COMMIT, the transaction
+   * may or may not have committed, so it is not run again: the caller gets STORE_UNAVAILABLE, as for a
+   * request that timed out, and what it replays is fenced (file leases, idempotency keys, receipts).
+   * @throws GatewayError STORE_UNAVAILABLE when the database cannot be reached, or the connection
+   *   was lost during COMMIT or on every attempt
    */
   async #tx<T>(fn: (tx: PgTx) => Promise<T>, options: { audited?: boolean } = {}): Promise<T> {
-    const client = await this.#connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const tx = new PgTx(client);
-      if (options.audited === true) await tx.lockHead();
-      const out = await fn(tx);
-      await tx.saveHead();
-      await client.query('COMMIT');
-      return out;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((e: unknown) => {
-        broken = e instanceof Error ? e : new Error('ROLLBACK failed');
-      });
-      throw error;
-    } finally {
-      // A connection whose ROLLBACK failed is in an unknown state: destroyed, not reused.
-      client.release(broken);
+    for (let attempt = 0; ; attempt++) {
+      const connection = await this.#connect();
+      const { client } = connection;
+      let committing = false;
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const tx = new PgTx(client);
+        if (options.audited === true) await tx.lockHead();
+        const out = await fn(tx);
+        await tx.saveHead();
+        committing = true;
+        await client.query('COMMIT');
+        return out;
+      } catch (error) {
+        if (!isConnectionLoss(error, connection.lost)) {
+          await client.query('ROLLBACK').catch((e: unknown) => {
+            broken = e instanceof Error ? e : new Error('ROLLBACK failed');
+          });
+          throw error;
+        }
+        broken = error instanceof Error ? error : new Error('connection lost');
+        if (committing || attempt >= txRetryDelaysMs.length) throw new GatewayError('STORE_UNAVAILABLE', undefined, { cause: error });
+      } finally {
+        // A lost connection, or one whose ROLLBACK failed, is in an unknown state: destroyed, not reused.
+        connection.release(broken);
+      }
+      await sleep(txRetryDelaysMs[attempt]);
     }
   }
 
@@ -200,19 +295,27 @@ export class PostgresStore implements Store {
     return this.#tx(async (tx): Promise<Lease | null> => {
       // The row lock serialises competing claims; a second claimer then sees the first one's lease.
       const [row] = await tx.q<FileDbRow>('SELECT * FROM files WHERE receipt_id = $1 FOR UPDATE', [receiptId]);
-      if (row === undefined || isFinal(row.state)) return null;
-      if (row.state === 'processing' && row.lease_owner !== null && row.lease_owner !== owner) {
-        const leaseLive = (row.lease_until_ms ?? 0) > nowMs;
-        if (leaseLive && !ownerIsDead(row.lease_owner)) return null;
+      if (row === undefined || !isClaimable(row, owner, nowMs, ownerIsDead)) return null;
+      return claimInTx(tx, row, owner, nowMs + ttlMs);
+    });
+  }
+
+  async claimNextFile(owner: string, nowMs: number, ttlMs: number, ownerIsDead: (owner: string) => boolean, exclude: readonly string[]): Promise<{ file: FileRow; lease: Lease } | null> {
+    return this.#tx(async (tx) => {
+      // SKIP LOCKED, one row: a file another replica is claiming right now is passed over, not waited for.
+      const pick = (where: string, params: readonly unknown[]) => tx.q<FileDbRow>(`SELECT * FROM files WHERE ${where} AND NOT (receipt_id = ANY($1::text[]))
+        ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED`, [exclude, ...params]);
+      let [row] = await pick(`(state = 'received' OR (state = 'processing' AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until_ms <= $3)))`, [owner, nowMs]);
+      if (row === undefined) {
+        // Live leases whose owner is known dead (on this host) may be taken at once.
+        const live = await tx.q<{ receipt_id: string; lease_owner: string }>(`SELECT receipt_id, lease_owner FROM files WHERE state = 'processing' AND lease_until_ms > $1`, [nowMs]);
+        const dead = live.filter((r) => ownerIsDead(r.lease_owner)).map((r) => r.receipt_id);
+        if (dead.length > 0) [row] = await pick('receipt_id = ANY($2::text[])', [dead]);
       }
-      const token = row.lease_token + 1;
-      await tx.q(`UPDATE files SET state = 'processing', lease_owner = $2, lease_token = $3, lease_until_ms = $4, attempts = attempts + 1 WHERE receipt_id = $1`,
-        [receiptId, owner, token, nowMs + ttlMs]);
-      // Whatever an earlier attempt staged is discarded: the file is replayed from the spool.
-      await tx.q('DELETE FROM records WHERE receipt_id = $1', [receiptId]);
-      await tx.q('DELETE FROM findings WHERE receipt_id = $1', [receiptId]);
-      await tx.q('DELETE FROM staged_subject_keys WHERE receipt_id = $1', [receiptId]);
-      return { receiptId, owner, token };
+      if (row === undefined || !isClaimable(row, owner, nowMs, ownerIsDead)) return null;
+      const lease = await claimInTx(tx, row, owner, nowMs + ttlMs);
+      const [claimed] = await tx.q<FileDbRow>('SELECT * FROM files WHERE receipt_id = $1', [row.receipt_id]);
+      return { file: toFileRow(claimed!), lease };
     });
   }
 
@@ -379,8 +482,58 @@ export class PostgresStore implements Store {
 
   // ---- SFTP deliveries ---------------------------------------------------------------------
 
-  async beginSftpDelivery(d: { source: string; remotePath: string; kind: RecordKind; sizeBytes: number; mtimeMs: number }): Promise<SftpDelivery> {
+  // ---- SFTP source leases and deliveries ----------------------------------------------------
+
+  async heartbeat(owner: string, nowMs: number, ttlMs: number): Promise<number> {
     return this.#tx(async (tx) => {
+      await tx.q('INSERT INTO replicas (owner, until_ms) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET until_ms = excluded.until_ms', [owner, nowMs + ttlMs]);
+      // Replicas gone for an hour are forgotten; the rest count while their heartbeat is live.
+      await tx.q('DELETE FROM replicas WHERE until_ms < $1', [nowMs - 3_600_000]);
+      const [row] = await tx.q<{ n: number }>('SELECT COUNT(*)::int AS n FROM replicas WHERE until_ms > $1', [nowMs]);
+      return row!.n;
+    });
+  }
+
+  async acquireSourceLease(source: string, owner: string, nowMs: number, ttlMs: number, maxHeld = Infinity): Promise<SourceLease | null> {
+    return this.#tx(async (tx) => {
+      // The replica's own row serialises its acquisitions, so that two of its pollers cannot both take
+      // a last free share (or both give one up); the source's row serialises competing replicas.
+      await tx.q('INSERT INTO replicas (owner, until_ms) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET until_ms = GREATEST(replicas.until_ms, excluded.until_ms)', [owner, nowMs + ttlMs]);
+      await tx.q('INSERT INTO source_leases (source, owner, token, until_ms) VALUES ($1, $2, 0, 0) ON CONFLICT DO NOTHING', [source, owner]);
+      const [row] = await tx.q<SourceLeaseDbRow>('SELECT * FROM source_leases WHERE source = $1 FOR UPDATE', [source]);
+      const live = row!.until_ms > nowMs;
+      if (live && row!.owner !== owner) return null;
+      const [held] = await tx.q<{ n: number }>('SELECT COUNT(*)::int AS n FROM source_leases WHERE owner = $1 AND until_ms > $2 AND source <> $3', [owner, nowMs, source]);
+      if (held!.n >= maxHeld) {
+        if (live) await tx.q('UPDATE source_leases SET until_ms = 0 WHERE source = $1', [source]);
+        return null;
+      }
+      // Kept while live; taken anew (a new fence) when free or expired, even by its last holder.
+      const token = live ? row!.token : row!.token + 1;
+      await tx.q('UPDATE source_leases SET owner = $2, token = $3, until_ms = $4 WHERE source = $1', [source, owner, token, nowMs + ttlMs]);
+      return { source, owner, token };
+    });
+  }
+
+  async releaseSourceLease(lease: SourceLease): Promise<void> {
+    // Expired rather than deleted: the token only ever grows.
+    await this.#run('UPDATE source_leases SET until_ms = 0 WHERE source = $1 AND owner = $2 AND token = $3', [lease.source, lease.owner, lease.token]);
+  }
+
+  async listSourceLeases(nowMs: number): Promise<Array<SourceLease & { untilMs: number }>> {
+    return (await this.#q<SourceLeaseDbRow>('SELECT * FROM source_leases WHERE until_ms > $1 ORDER BY source', [nowMs]))
+      .map((r) => ({ source: r.source, owner: r.owner, token: r.token, untilMs: r.until_ms }));
+  }
+
+  /** `fence` is the source's live polling lease. FOR SHARE: a takeover waits until this step commits. */
+  async #assertSourceLease(tx: PgTx, fence: SourceLease): Promise<void> {
+    const [row] = await tx.q<SourceLeaseDbRow>('SELECT * FROM source_leases WHERE source = $1 FOR SHARE', [fence.source]);
+    if (!holdsSourceLease(row, fence, this.#clock.now().getTime())) throw new GatewayError('SFTP_LEASE_LOST', { source: fence.source });
+  }
+
+  async beginSftpDelivery(d: { source: string; remotePath: string; kind: RecordKind; sizeBytes: number; mtimeMs: number }, fence: SourceLease): Promise<SftpDelivery> {
+    return this.#tx(async (tx) => {
+      await this.#assertSourceLease(tx, fence);
       // A concurrent insert of the same open delivery waits here, then does nothing; the select sees it.
       await tx.q(`INSERT INTO sftp_deliveries (source, remote_path, kind, size_bytes, mtime_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
         [d.source, d.remotePath, d.kind, d.sizeBytes, d.mtimeMs, this.#clock.now().toISOString()]);
@@ -390,16 +543,23 @@ export class PostgresStore implements Store {
     });
   }
 
-  async linkSftpDelivery(id: number, receiptId: string): Promise<void> {
-    await this.#run('UPDATE sftp_deliveries SET receipt_id = $1 WHERE id = $2', [receiptId, id]);
+  async linkSftpDelivery(id: number, receiptId: string, fence: SourceLease): Promise<void> {
+    await this.#fenced(fence, 'UPDATE sftp_deliveries SET receipt_id = $1 WHERE id = $2', [receiptId, id]);
   }
 
-  async markSftpAckWritten(id: number): Promise<void> {
-    await this.#run('UPDATE sftp_deliveries SET ack_written = TRUE WHERE id = $1', [id]);
+  async markSftpAckWritten(id: number, fence: SourceLease): Promise<void> {
+    await this.#fenced(fence, 'UPDATE sftp_deliveries SET ack_written = TRUE WHERE id = $1', [id]);
   }
 
-  async finishSftpDelivery(id: number): Promise<void> {
-    await this.#run('UPDATE sftp_deliveries SET finished_at = $1 WHERE id = $2 AND finished_at IS NULL', [this.#clock.now().toISOString(), id]);
+  async finishSftpDelivery(id: number, fence: SourceLease): Promise<void> {
+    await this.#fenced(fence, 'UPDATE sftp_deliveries SET finished_at = $1 WHERE id = $2 AND finished_at IS NULL', [this.#clock.now().toISOString(), id]);
+  }
+
+  async #fenced(fence: SourceLease, step: string, params: readonly unknown[]): Promise<void> {
+    await this.#tx(async (tx) => {
+      await this.#assertSourceLease(tx, fence);
+      await tx.q(step, params);
+    });
   }
 
   async unfinishedSftpDeliveries(source: string): Promise<SftpDelivery[]> {
@@ -720,6 +880,56 @@ export class PostgresStore implements Store {
     const last = entries[entries.length - 1]!;
     tx.moveHead({ seq: last.seq, hash: last.hash });
   }
+
+  // ---- shared security limits and officer sessions -------------------------------------------
+
+  async takeRate(key: string, limit: number, windowMs: number, nowMs: number, n = 1): Promise<boolean> {
+    return this.#tx(async (tx) => {
+      // Takers of one key, in every replica, count and insert one at a time; a row lock cannot do this
+      // for a key that has no row yet. The two-int form keeps these locks apart from the migration's,
+      // and the schema in the class keeps two gateways on one database (or tests) apart; a hashtext
+      // collision only makes two keys wait for each other.
+      await tx.q('SELECT pg_advisory_xact_lock(hashtext(current_schema() || $1), hashtext($2))', [':veilgate:rate', key]);
+      const [row] = await tx.q<{ used: number }>('SELECT COALESCE(SUM(n), 0)::bigint AS used FROM rate_events WHERE key = $1 AND at_ms > $2', [key, nowMs - windowMs]);
+      if (row!.used + n > limit) return false;
+      if (n > 0) await tx.q('INSERT INTO rate_events (key, at_ms, n, until_ms) VALUES ($1, $2, $3, $4)', [key, nowMs, n, nowMs + windowMs]);
+      // SKIP LOCKED: replicas pruning at once take different rows instead of waiting on each other.
+      await tx.q(`DELETE FROM rate_events WHERE id IN (
+        SELECT id FROM rate_events WHERE until_ms <= $1 ORDER BY until_ms LIMIT $2 FOR UPDATE SKIP LOCKED)`, [nowMs, rateEventsPrunedPerTake]);
+      return true;
+    });
+  }
+
+  async createOfficerSession(session: StoredOfficerSession, limits: OfficerSessionLimits): Promise<void> {
+    await this.#tx(async (tx) => {
+      // Sign-ins on several replicas at once: one at a time, so that the cap holds.
+      await tx.q('SELECT pg_advisory_xact_lock(hashtext(current_schema() || $1), 0)', [':veilgate:officer-sessions']);
+      await tx.q('DELETE FROM officer_sessions WHERE last_seen_ms < $1::bigint - $2 OR created_ms < $1::bigint - $3', [session.createdMs, limits.idleMs, limits.absoluteMs]);
+      const [count] = await tx.q<{ n: number }>('SELECT COUNT(*)::int AS n FROM officer_sessions');
+      if (count!.n >= limits.max) {
+        await tx.q('DELETE FROM officer_sessions WHERE id_sha256 IN (SELECT id_sha256 FROM officer_sessions ORDER BY created_ms, id_sha256 LIMIT $1)', [count!.n - limits.max + 1]);
+      }
+      await tx.q('INSERT INTO officer_sessions (id_sha256, officer, csrf, created_ms, last_seen_ms) VALUES ($1, $2, $3, $4, $5)',
+        [session.idSha256, session.officer, session.csrf, session.createdMs, session.lastSeenMs]);
+    });
+  }
+
+  async touchOfficerSession(idSha256: string, nowMs: number, limits: Pick<OfficerSessionLimits, 'idleMs' | 'absoluteMs'>): Promise<StoredOfficerSession | null> {
+    return this.#tx(async (tx) => {
+      // Live: seen within the idle timeout and younger than the absolute one (sessions.ts's rule, inclusive).
+      const [row] = await tx.q<OfficerSessionDbRow>(`UPDATE officer_sessions SET last_seen_ms = GREATEST(last_seen_ms, $2)
+        WHERE id_sha256 = $1 AND last_seen_ms >= $2::bigint - $3 AND created_ms >= $2::bigint - $4
+        RETURNING id_sha256, officer, csrf, created_ms, last_seen_ms`, [idSha256, nowMs, limits.idleMs, limits.absoluteMs]);
+      if (row !== undefined) return toOfficerSession(row);
+      // Unknown, or expired (a live one would have been touched): an expired row goes at once.
+      await tx.q('DELETE FROM officer_sessions WHERE id_sha256 = $1', [idSha256]);
+      return null;
+    });
+  }
+
+  async deleteOfficerSession(idSha256: string): Promise<void> {
+    await this.#run('DELETE FROM officer_sessions WHERE id_sha256 = $1', [idSha256]);
+  }
 }
 
 /**
@@ -779,6 +989,17 @@ class PgTx {
       this.#savedHead = null;
     }
   }
+}
+
+async function claimInTx(tx: PgTx, row: FileDbRow, owner: string, untilMs: number): Promise<Lease> {
+  const token = row.lease_token + 1;
+  await tx.q(`UPDATE files SET state = 'processing', lease_owner = $2, lease_token = $3, lease_until_ms = $4, attempts = attempts + 1 WHERE receipt_id = $1`,
+    [row.receipt_id, owner, token, untilMs]);
+  // Whatever an earlier attempt staged is discarded: the file is replayed from the spool.
+  await tx.q('DELETE FROM records WHERE receipt_id = $1', [row.receipt_id]);
+  await tx.q('DELETE FROM findings WHERE receipt_id = $1', [row.receipt_id]);
+  await tx.q('DELETE FROM staged_subject_keys WHERE receipt_id = $1', [row.receipt_id]);
+  return { receiptId: row.receipt_id, owner, token };
 }
 
 async function insertStagedKeys(tx: PgTx, receiptId: string, keys: ReadonlyArray<readonly [string, Buffer]>): Promise<void> {
@@ -943,3 +1164,5 @@ const sql = {
 function fileParams(f: NewFile): unknown[] {
   return [f.receiptId, f.source, f.kind, f.channel, f.envelope, f.fileName, f.sha256, f.sizeBytes, f.spoolPath, f.receivedAt];
 }
+
+
