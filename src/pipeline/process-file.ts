@@ -237,14 +237,21 @@ async function* countBytes(source: AsyncIterable<Uint8Array>, progress: Progress
 /** Renews the lease at a third of its life so that a slow but live worker keeps its file. */
 function keepLease(deps: Deps, lease: Lease): { stop(): void } {
   const ttl = deps.config.limits.leaseTtlMs;
+  // A renewal still in flight when the file commits finds it no longer processing: not a loss.
+  let stopped = false;
   const timer = setInterval(() => {
     deps.store.renewLease(lease, deps.clock.now().getTime(), ttl).then(
-      (ok) => { if (!ok) deps.log.warn({ receiptId: lease.receiptId }, 'lease lost'); },
+      (ok) => { if (!ok && !stopped) deps.log.warn({ receiptId: lease.receiptId }, 'lease lost'); },
       (err: unknown) => deps.log.error({ err, receiptId: lease.receiptId }, 'lease renewal failed'),
     );
   }, Math.max(250, Math.floor(ttl / 3)));
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }
 
 /** A lease owner on this host whose process is gone cannot finish: its file may be taken at once. */
