@@ -3,10 +3,11 @@ import { rejection, type Rejection } from '../errors/gateway-error.js';
 import { minimise } from '../minimise/minimise.js';
 import type { MinimisationPolicy } from '../minimise/policy.js';
 import type { RawRecord } from '../parse/read-records.js';
-import type { StagedFinding } from '../store/store.js';
+import type { RecordFacts, StagedFinding } from '../store/store.js';
 import { subjectOf, tokenValue } from '../tokenise/subject.js';
 import type { TokenDomain, Tokeniser } from '../tokenise/tokens.js';
 import { validateRecord } from '../validate/record.js';
+import { recordFacts } from './record-facts.js';
 
 /**
  * A record that passed validation, minimised and tokenised, with what it stores already serialised:
@@ -18,8 +19,8 @@ export interface PreparedRecord {
   readonly accountCandidates: readonly string[];
   /** Placements: who the record is about. Other kinds take the subject of the account they change. */
   readonly placementSubject: string | null;
-  /** The date of first delinquency it states, which a later placement of the account may not move. */
-  readonly delinquencyDate: string | undefined;
+  /** What the commit needs of it (its date of first delinquency, update type, the subject state it sets). */
+  readonly facts: RecordFacts;
   /** The stored fields as JSON: kept values, last fours in clear, and the tokens (`<field>_token`). */
   readonly data: string;
   /** The values to seal under the subject's data key, as JSON; null when there are none. */
@@ -73,7 +74,7 @@ export function prepareBatch(batch: readonly RawRecord[], ctx: PrepareContext, d
       recordNo: m.recordNo,
       accountCandidates: deps.tokeniser.internalAllVersions('account', accountValue(ctx.source, m.accountRef)),
       placementSubject,
-      delinquencyDate: m.keep.delinquency_date,
+      facts: recordFacts(ctx.kind, m.keep),
       data: JSON.stringify({ ...m.keep, ...m.last4Clear, ...tokens }),
       vault: hasAny(m.vault) ? JSON.stringify(m.vault) : null,
       warnings: m.warnings,

@@ -35,7 +35,7 @@ export async function stageBatch(deps: Deps, prepared: PreparedBatch, ctx: Batch
   const toSeal: Array<{ subjectToken: string; vault: string }> = [];
   for (const r of prepared.records) {
     const existing = r.accountCandidates.map((t) => accounts.get(t)).find((a): a is AccountState => a !== undefined);
-    const problem = accountProblem(ctx.kind, r.delinquencyDate, existing);
+    const problem = accountProblem(ctx.kind, r.facts.delinquencyDate, existing);
     if (problem !== null) {
       findings.push({ ...rejection(r.recordNo, problem.code, problem.field), severity: 'error' });
       continue;
@@ -56,6 +56,7 @@ export async function stageBatch(deps: Deps, prepared: PreparedBatch, ctx: Batch
     subjectToken,
     data: r.data,
     vault: sealedAt < 0 ? null : sealed[sealedAt]!,
+    ...r.facts,
   }));
 
   findings.sort((a, b) => a.record - b.record);
@@ -116,7 +117,7 @@ export async function rejectRepeatedAccounts(deps: Deps, lease: Lease): Promise<
 }
 
 
-function accountProblem(kind: RecordKind, delinquencyDate: string | undefined, existing: AccountState | undefined): { code: 'RECALL_UNKNOWN_ACCOUNT' | 'UPDATE_UNKNOWN_ACCOUNT' | 'ACCOUNT_RECALLED' | 'DELINQUENCY_DATE_CHANGED'; field: string } | null {
+function accountProblem(kind: RecordKind, delinquencyDate: string | null, existing: AccountState | undefined): { code: 'RECALL_UNKNOWN_ACCOUNT' | 'UPDATE_UNKNOWN_ACCOUNT' | 'ACCOUNT_RECALLED' | 'DELINQUENCY_DATE_CHANGED'; field: string } | null {
   switch (kind) {
     case 'recall':
       return existing === undefined ? { code: 'RECALL_UNKNOWN_ACCOUNT', field: 'account_ref' } : null;

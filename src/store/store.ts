@@ -89,8 +89,8 @@ export interface FileStore {
   fileCounts(): Promise<Array<{ source: string; state: FileState; count: number }>>;
 }
 
-/** A record ready for storage: tokens, kept values and one vault ciphertext; no personal value in clear. */
-export interface StagedRecord {
+/** A stored record: tokens, kept values and one vault ciphertext; no personal value in clear. */
+export interface StoredRecord {
   recordNo: number;
   kind: RecordKind;
   accountToken: string;
@@ -99,6 +99,19 @@ export interface StagedRecord {
   data: string;
   vault: Buffer | null;
 }
+
+/** What the commit needs of a record, given by the pipeline (pipeline/record-facts.ts): the store never parses `data`. */
+export interface RecordFacts {
+  /** Placements: the date of first delinquency (the account's, which later placements may not move). */
+  delinquencyDate: string | null;
+  /** Updates: their update_type (the feed event's type). */
+  updateType: string | null;
+  /** JSON object of the restrictions and consents the record sets, in record order; null when none. */
+  subjectState: string | null;
+}
+
+/** A record ready for storage, with its facts. */
+export interface StagedRecord extends StoredRecord, RecordFacts {}
 
 export interface StagedFinding extends Rejection {
   severity: 'error' | 'warning';
@@ -130,7 +143,7 @@ export interface StagingStore {
   listFindings(receiptId: string, severity: 'error' | 'warning', limit: number): Promise<Rejection[]>;
   countStagedRecords(receiptId: string): Promise<number>;
   /** A file's stored records as stored (tokens, kept fields, vault ciphertext), by record number. */
-  listRecords(receiptId: string, limit: number): Promise<StagedRecord[]>;
+  listRecords(receiptId: string, limit: number): Promise<StoredRecord[]>;
 }
 
 export interface SubjectKeyConflict {

@@ -224,12 +224,18 @@ describe('release to collection systems', () => {
     const ceased = (await account('demo-collector', 'collection-contact', collectorB)).json as unknown as AccountView;
     expect(ceased.withheld).toMatchObject({ phone: 'cease_communication', email: 'cease_communication' });
 
+    // The creditor lifts it (an update carrying only 'N'): contact fields flow again.
+    await send('lift', 'update', [{ account_ref: 'REL-B', update_type: 'restriction', effective_date: '2026-11-23', cease_communication: 'N' }]);
+    const lifted = (await account('demo-collector', 'collection-contact', collectorB)).json as unknown as AccountView;
+    expect(lifted.withheld).toEqual({});
+    expect(lifted.fields).toMatchObject({ email: { reveal: true } });
+
     await send('recall', 'recall', [{ account_ref: 'REL-B', recall_reason: 'paid_to_creditor', effective_date: '2026-11-24' }]);
     const recalled = (await account('demo-collector', 'collection-contact', collectorB)).json as unknown as AccountView;
     expect(recalled).toMatchObject({ status: 'recalled', recall: { reason: 'paid_to_creditor', effective_date: '2026-11-24' }, fields: {} });
     expect(new Set(Object.values(recalled.withheld))).toEqual(new Set(['account_recalled']));
     const lettersB = await readFeed('demo-letters', 'letter-mailing', cursor);
-    expect(lettersB.map((e) => e.type)).toEqual(['subject.consent_changed', 'account.updated', 'subject.restricted', 'account.recalled']);
+    expect(lettersB.map((e) => e.type)).toEqual(['subject.consent_changed', 'account.updated', 'subject.restricted', 'subject.restricted', 'account.recalled']);
     expect(lettersB[1]!.changes).toEqual({ update_type: 'payment', effective_date: '2026-11-22', amount: '10.00', balance: '89.00' });
     expect(lettersB.every((e) => e.view.status === 'recalled')).toBe(true);
   });

@@ -5,6 +5,7 @@ import { recordCodes } from '../../src/errors/codes.js';
 import { sqliteMigrations } from '../../src/store/migrations/sqlite.js';
 import { fixedClock } from '../../src/lib/clock.js';
 import type { RecordKind } from '../../src/config/types.js';
+import { recordFacts } from '../../src/pipeline/record-facts.js';
 import type { AccountFacts, Lease, NewFile, StagedRecord, Store } from '../../src/store/store.js';
 import { openBackend, type Backend, type BackendKind } from './backends.js';
 
@@ -17,6 +18,7 @@ import { openBackend, type Backend, type BackendKind } from './backends.js';
 const t0 = Date.parse('2025-03-01T10:00:00.000Z');
 const hourMs = 3_600_000;
 const dayMs = 24 * hourMs;
+const noFacts = { delinquencyDate: null, updateType: null, subjectState: null };
 const placementData = { delinquency_date: '2025-01-15', debt_type: 'credit_card', consent_email: 'granted' };
 
 const draft = (action: string, target: string, details: Record<string, unknown> = {}, actor = 'gateway'): AuditDraft => ({ actor, action, target, details });
@@ -62,6 +64,7 @@ describe.each(['sqlite', 'postgres'] as const)('%s store contract', (kind: Backe
   const staged = (recordKind: RecordKind, records: readonly Rec[], from = 1): StagedRecord[] => records.map((r, i) => ({
     recordNo: from + i, kind: recordKind, accountToken: r.account, subjectToken: r.subject ?? null,
     data: typeof r.data === 'string' ? r.data : JSON.stringify(r.data ?? {}), vault: r.vault ?? null,
+    ...recordFacts(recordKind, typeof r.data === 'string' ? JSON.parse(r.data) as Record<string, string> : (r.data ?? {}) as Record<string, string>),
   }));
 
   /** A file of one kind taken through receive → claim → stage → commit; returns its receipt id. */
@@ -204,13 +207,13 @@ describe.each(['sqlite', 'postgres'] as const)('%s store contract', (kind: Backe
     const { file, lease } = await receiveAndClaim();
     const oddJson = '{"z":"last","a": 1,  "nested":{"b":2}}';
     await store.stage(lease, [
-      { recordNo: 1, kind: 'placement', accountToken: 'A1', subjectToken: 'S1', data: oddJson, vault: Buffer.from([0, 1, 2, 255]) },
-      { recordNo: 2, kind: 'placement', accountToken: 'A2', subjectToken: null, data: '{}', vault: null },
+      { recordNo: 1, kind: 'placement', accountToken: 'A1', subjectToken: 'S1', data: oddJson, vault: Buffer.from([0, 1, 2, 255]), ...noFacts },
+      { recordNo: 2, kind: 'placement', accountToken: 'A2', subjectToken: null, data: '{}', vault: null, ...noFacts },
     ], []);
     await store.stage(lease, [
-      { recordNo: 3, kind: 'placement', accountToken: 'A1', subjectToken: 'S1', data: '{}', vault: null },
-      { recordNo: 4, kind: 'update', accountToken: 'A1', subjectToken: 'S1', data: '{}', vault: null },
-      { recordNo: 5, kind: 'recall', accountToken: 'A2', subjectToken: null, data: '{}', vault: null },
+      { recordNo: 3, kind: 'placement', accountToken: 'A1', subjectToken: 'S1', data: '{}', vault: null, ...noFacts },
+      { recordNo: 4, kind: 'update', accountToken: 'A1', subjectToken: 'S1', data: '{}', vault: null, ...noFacts },
+      { recordNo: 5, kind: 'recall', accountToken: 'A2', subjectToken: null, data: '{}', vault: null, ...noFacts },
     ], []);
     expect(await store.rejectDuplicateAccounts(lease)).toEqual([3, 5]);
     expect(await store.countStagedRecords(file.receiptId)).toBe(3);

@@ -67,7 +67,7 @@ describe('postgres store', () => {
       await store.receiveFile({ receiptId, source: 'acme', kind: 'placement', channel: 'cli', envelope: 'pgp', fileName: `${receiptId}.gpg`, sha256: receiptId, sizeBytes: 1, spoolPath: `/s/${receiptId}`, receivedAt: clock.now().toISOString() },
         { actor: 'gateway', action: 'file.received', target: receiptId, details: {} });
       const lease = (await store.claimFile(receiptId, `w${i}`, 0, 60_000, () => false))!;
-      await store.stage(lease, [1, 2].map((n) => ({ recordNo: n, kind: 'placement' as const, accountToken: `${receiptId}-acct-${n}`, subjectToken: null, data: '{}', vault: null })), []);
+      await store.stage(lease, [1, 2].map((n) => ({ recordNo: n, kind: 'placement' as const, accountToken: `${receiptId}-acct-${n}`, subjectToken: null, data: '{}', vault: null, delinquencyDate: null, updateType: null, subjectState: null })), []);
       expect(await store.commitFile(lease, '{}', clock.now().toISOString(), { actor: 'gateway', action: 'file.committed', target: receiptId, details: {} })).toBe('committed');
     }));
     const rows = await Promise.all(files.map((f) => a.getFile(f)));

@@ -337,4 +337,17 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
       CREATE INDEX rate_events_by_until ON rate_events(until_ms);
     `,
   },
+  {
+    version: 12,
+    name: 'record facts staged with the record',
+    sql: `
+      -- What the commit needs of a record, given by the pipeline at staging, so that the commit no longer
+      -- parses every record's JSON (PostgreSQL, 100k records: subject events 4.2 s, accounts 3.9 s of
+      -- a 10.5 s commit). subject_state: the restrictions and consents a record sets, as JSON; NULL for
+      -- most records. Records staged before this version never reach a commit: a claim re-stages.
+      ALTER TABLE records ADD COLUMN delinquency_date TEXT COLLATE "C",
+        ADD COLUMN update_type TEXT COLLATE "C",
+        ADD COLUMN subject_state TEXT;
+    `,
+  },
 ];

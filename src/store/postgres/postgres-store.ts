@@ -10,9 +10,8 @@ import { recordCodes } from '../../errors/codes.js';
 import type { Clock } from '../../lib/clock.js';
 import type { FileState } from '../../pipeline/file-states.js';
 import { postgresMigrations } from '../migrations/postgres.js';
-import { subjectStateFields } from '../../release/subject-state.js';
 import { holdsSourceLease, isClaimable, rateEventsPrunedPerTake, toOfficerSession, type OfficerSessionDbRow, releaseActions, subjectsOf, toAuditEntry, toDelivery, toFeedEvent, toFileRow, type AccountFactsDbRow, type AuditDbRow, type DeliveryDbRow, type FeedDbRow, type FileDbRow, type PendingRelease, type SourceLeaseDbRow } from '../rows.js';
-import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, SourceLease, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
+import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, SourceLease, StagedFinding, StagedRecord, Store, StoredRecord, SubjectKeyConflict } from '../store.js';
 import type { OfficerSessionLimits, StoredOfficerSession } from '../store.js';
 
 /** Runs one statement, in a transaction or on the pool, and returns its rows. */
@@ -335,7 +334,7 @@ export class PostgresStore implements Store {
       await tx.q(sql.upsertPlacedAccounts, [id, seq]);
       await tx.q(sql.markRecalledAccounts, [id, seq]);
       await tx.q(sql.insertAccountUpdates, [id, seq]);
-      await tx.q(sql.insertSubjectEventsFromFile, [id, finishedAt, subjectStateFields]);
+      await tx.q(sql.insertSubjectEventsFromFile, [id, finishedAt]);
       await tx.q(sql.insertFeedEventsFromFile, [id, finishedAt]);
       await tx.q(sql.insertSubjectFeedEventsFromFile, [id, finishedAt]);
       await tx.q(sql.publishSubjectKeys, [id, finishedAt]);
@@ -413,10 +412,11 @@ export class PostgresStore implements Store {
       await insertStagedKeys(tx, lease.receiptId, [...newSubjectKeys ?? []]);
       if (records.length > 0) {
         // One statement per batch: arrays bound as parameters, unnested server-side, in record order.
-        await tx.q(`INSERT INTO records (receipt_id, record_no, kind, account_token, subject_token, data, vault)
-          SELECT $1, r.* FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[]) AS r`, [
+        await tx.q(`INSERT INTO records (receipt_id, record_no, kind, account_token, subject_token, data, vault, delinquency_date, update_type, subject_state)
+          SELECT $1, r.* FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[], $9::text[], $10::text[]) AS r`, [
           lease.receiptId, records.map((r) => r.recordNo), records.map((r) => r.kind), records.map((r) => r.accountToken),
           records.map((r) => r.subjectToken), records.map((r) => r.data), records.map((r) => r.vault),
+          records.map((r) => r.delinquencyDate), records.map((r) => r.updateType), records.map((r) => r.subjectState),
         ]);
       }
       if (findings.length > 0) {
@@ -454,7 +454,7 @@ export class PostgresStore implements Store {
     return row?.n ?? 0;
   }
 
-  async listRecords(receiptId: string, limit: number): Promise<StagedRecord[]> {
+  async listRecords(receiptId: string, limit: number): Promise<StoredRecord[]> {
     const rows = await this.#q<{ record_no: number; kind: RecordKind; account_token: string; subject_token: string | null; data: string; vault: Buffer | null }>(
       'SELECT record_no, kind, account_token, subject_token, data, vault FROM records WHERE receipt_id = $1 ORDER BY record_no LIMIT $2', [receiptId, limit]);
     return rows.map((r) => ({ recordNo: r.record_no, kind: r.kind, accountToken: r.account_token, subjectToken: r.subject_token, data: r.data, vault: r.vault }));
@@ -1077,7 +1077,7 @@ const sql = {
   // where SQLite lets the later record win; the later record wins here too (rejectDuplicateAccounts
   // normally leaves one placement per account anyway).
   upsertPlacedAccounts: `INSERT INTO accounts (account_token, subject_token, status, delinquency_date, placement_receipt, placement_record, commit_seq, source)
-    SELECT DISTINCT ON (r.account_token) r.account_token, r.subject_token, 'placed', r.data::jsonb ->> 'delinquency_date', r.receipt_id, r.record_no, $2, f.source
+    SELECT DISTINCT ON (r.account_token) r.account_token, r.subject_token, 'placed', r.delinquency_date, r.receipt_id, r.record_no, $2, f.source
     FROM records r JOIN files f ON f.receipt_id = r.receipt_id WHERE r.receipt_id = $1 AND r.kind = 'placement' ORDER BY r.account_token, r.record_no DESC
     ON CONFLICT (account_token) DO UPDATE SET subject_token = EXCLUDED.subject_token, status = 'placed', delinquency_date = EXCLUDED.delinquency_date,
       placement_receipt = EXCLUDED.placement_receipt, placement_record = EXCLUDED.placement_record, commit_seq = EXCLUDED.commit_seq,
@@ -1087,28 +1087,23 @@ const sql = {
     WHERE accounts.account_token = r.account_token`,
   insertAccountUpdates: `INSERT INTO account_updates (account_token, commit_seq, record_no, receipt_id)
     SELECT account_token, $2, record_no, receipt_id FROM records WHERE receipt_id = $1 AND kind = 'update' ORDER BY account_token, record_no`,
-  // Placements carry the state of the subject as the creditor knows it; only what is not the default
-  // becomes an event (a placement's silent 'N' must not lift a cease reported elsewhere). Updates and
-  // recipients' reports set exactly what they say. The strpos() prefilter spares jsonb parsing most rows.
+  // What each record sets of its subject's state (pipeline/record-facts.ts says which values count).
   insertSubjectEventsFromFile: `INSERT INTO subject_events (subject_token, field, value, origin, at)
     SELECT r.subject_token, j.key, j.value, 'file:' || r.receipt_id || '#' || r.record_no, $2
-    FROM records r CROSS JOIN LATERAL jsonb_each_text(r.data::jsonb) AS j
-    WHERE r.receipt_id = $1 AND r.subject_token IS NOT NULL AND r.kind IN ('placement','update')
-      AND (strpos(r.data, '":"Y"') > 0 OR strpos(r.data, '"consent_') > 0)
-      AND j.key = ANY($3::text[])
-      AND (r.kind = 'update' OR j.value NOT IN ('N','unknown'))
-    ORDER BY r.subject_token, r.record_no`,
+    FROM records r CROSS JOIN LATERAL json_each_text(r.subject_state::json) WITH ORDINALITY AS j(key, value, n)
+    WHERE r.receipt_id = $1 AND r.subject_state IS NOT NULL AND r.subject_token IS NOT NULL
+    ORDER BY r.subject_token, r.record_no, j.n`,
   insertFeedEventsFromFile: `INSERT INTO feed_events (type, source, account_token, subject_token, receipt_id, record_no, at)
     SELECT CASE r.kind WHEN 'placement' THEN 'account.placed' WHEN 'recall' THEN 'account.recalled'
-        ELSE CASE r.data::jsonb ->> 'update_type' WHEN 'restriction' THEN 'subject.restricted' WHEN 'consent' THEN 'subject.consent_changed' ELSE 'account.updated' END END,
+        ELSE CASE r.update_type WHEN 'restriction' THEN 'subject.restricted' WHEN 'consent' THEN 'subject.consent_changed' ELSE 'account.updated' END END,
       f.source, r.account_token, r.subject_token, r.receipt_id, r.record_no, $2
     FROM records r JOIN files f ON f.receipt_id = r.receipt_id WHERE r.receipt_id = $1 ORDER BY r.record_no`,
   // A restriction or consent is the subject's: every other account of the subject hears of it too.
   insertSubjectFeedEventsFromFile: `INSERT INTO feed_events (type, source, account_token, subject_token, receipt_id, record_no, at)
-    SELECT CASE r.data::jsonb ->> 'update_type' WHEN 'restriction' THEN 'subject.restricted' ELSE 'subject.consent_changed' END,
+    SELECT CASE r.update_type WHEN 'restriction' THEN 'subject.restricted' ELSE 'subject.consent_changed' END,
       a.source, a.account_token, a.subject_token, r.receipt_id, r.record_no, $2
     FROM records r JOIN accounts a ON a.subject_token = r.subject_token AND a.account_token <> r.account_token
-    WHERE r.receipt_id = $1 AND r.kind = 'update' AND r.data::jsonb ->> 'update_type' IN ('restriction','consent')
+    WHERE r.receipt_id = $1 AND r.kind = 'update' AND r.update_type IN ('restriction','consent')
     ORDER BY r.record_no, a.account_token`,
   committedKeyConflict: `SELECT 1 FROM staged_subject_keys s JOIN subjects t ON t.subject_token = s.subject_token
     WHERE s.receipt_id = $1 AND t.wrapped_key <> s.wrapped_key LIMIT 1`,

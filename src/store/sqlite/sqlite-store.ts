@@ -10,9 +10,8 @@ import { recordCodes } from '../../errors/codes.js';
 import type { Clock } from '../../lib/clock.js';
 import type { FileState } from '../../pipeline/file-states.js';
 import { sqliteMigrations } from '../migrations/sqlite.js';
-import { subjectStateFields } from '../../release/subject-state.js';
 import { holdsSourceLease, isClaimable, rateEventsPrunedPerTake, toOfficerSession, type OfficerSessionDbRow, releaseActions, subjectsOf, toAuditEntry, toDelivery, toFeedEvent, toFileRow, type AccountFactsDbRow, type AuditDbRow, type DeliveryDbRow, type FeedDbRow, type FileDbRow, type PendingRelease, type SourceLeaseDbRow } from '../rows.js';
-import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, SourceLease, StagedFinding, StagedRecord, Store, SubjectKeyConflict } from '../store.js';
+import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, SourceLease, StagedFinding, StagedRecord, Store, StoredRecord, SubjectKeyConflict } from '../store.js';
 import type { OfficerSessionLimits, StoredOfficerSession } from '../store.js';
 
 /**
@@ -195,7 +194,7 @@ export class SqliteStore implements Store {
     return this.#db.transaction(() => {
       this.#assertLease(lease);
       for (const [token, wrapped] of newSubjectKeys ?? []) this.#st.insertStagedKey.run(lease.receiptId, token, wrapped);
-      for (const r of records) this.#st.insertRecord.run(lease.receiptId, r.recordNo, r.kind, r.accountToken, r.subjectToken, r.data, r.vault);
+      for (const r of records) this.#st.insertRecord.run(lease.receiptId, r.recordNo, r.kind, r.accountToken, r.subjectToken, r.data, r.vault, r.delinquencyDate, r.updateType, r.subjectState);
       let previous = -1;
       let seq = 0;
       for (const f of findings) {
@@ -230,7 +229,7 @@ export class SqliteStore implements Store {
     return (this.#st.countRecords.get(receiptId) as { n: number }).n;
   }
 
-  async listRecords(receiptId: string, limit: number): Promise<StagedRecord[]> {
+  async listRecords(receiptId: string, limit: number): Promise<StoredRecord[]> {
     const rows = this.#st.listRecords.all(receiptId, limit) as Array<{ record_no: number; kind: RecordKind; account_token: string; subject_token: string | null; data: string; vault: Buffer | null }>;
     return rows.map((r) => ({ recordNo: r.record_no, kind: r.kind, accountToken: r.account_token, subjectToken: r.subject_token, data: r.data, vault: r.vault }));
   }
@@ -725,13 +724,14 @@ function prepare(db: Database.Database) {
     leaseOf: db.prepare('SELECT lease_token, state FROM files WHERE receipt_id = ?'),
     clearRecords: db.prepare('DELETE FROM records WHERE receipt_id = ?'),
     clearFindings: db.prepare('DELETE FROM findings WHERE receipt_id = ?'),
-    insertRecord: db.prepare('INSERT INTO records (receipt_id, record_no, kind, account_token, subject_token, data, vault) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertRecord: db.prepare(`INSERT INTO records (receipt_id, record_no, kind, account_token, subject_token, data, vault, delinquency_date, update_type, subject_state)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     deleteRecord: db.prepare('DELETE FROM records WHERE receipt_id = ? AND record_no = ?'),
     duplicateAccounts: db.prepare(`SELECT record_no FROM (SELECT record_no, ROW_NUMBER() OVER (PARTITION BY account_token ORDER BY record_no) AS nth
       FROM records WHERE receipt_id = ? AND kind IN ('placement','recall')) WHERE nth > 1 ORDER BY record_no`),
     commitSeqOf: db.prepare('SELECT commit_seq FROM files WHERE receipt_id = ?'),
     upsertPlacedAccounts: db.prepare(`INSERT INTO accounts (account_token, subject_token, status, delinquency_date, placement_receipt, placement_record, commit_seq, source)
-      SELECT account_token, subject_token, 'placed', json_extract(data, '$.delinquency_date'), receipt_id, record_no, @seq,
+      SELECT account_token, subject_token, 'placed', delinquency_date, receipt_id, record_no, @seq,
         (SELECT source FROM files WHERE receipt_id = @receipt_id)
       FROM records WHERE receipt_id = @receipt_id AND kind = 'placement' ORDER BY account_token
       ON CONFLICT (account_token) DO UPDATE SET subject_token = excluded.subject_token, status = 'placed', delinquency_date = excluded.delinquency_date,
@@ -742,28 +742,23 @@ function prepare(db: Database.Database) {
       WHERE accounts.account_token = r.account_token`),
     insertAccountUpdates: db.prepare(`INSERT INTO account_updates (account_token, commit_seq, record_no, receipt_id)
       SELECT account_token, @seq, record_no, receipt_id FROM records WHERE receipt_id = @receipt_id AND kind = 'update' ORDER BY account_token, record_no`),
-    // Placements carry the state of the subject as the creditor knows it; only what is not the default
-    // becomes an event (a placement's silent 'N' must not lift a cease reported elsewhere). Updates and
-    // recipients' reports set exactly what they say. The instr() prefilter spares json_each most rows.
+    // What each record sets of its subject's state (pipeline/record-facts.ts says which values count).
     insertSubjectEventsFromFile: db.prepare(`INSERT INTO subject_events (subject_token, field, value, origin, at)
       SELECT r.subject_token, j.key, j.value, 'file:' || r.receipt_id || '#' || r.record_no, @at
-      FROM records r, json_each(r.data) j
-      WHERE r.receipt_id = @receipt_id AND r.subject_token IS NOT NULL AND r.kind IN ('placement','update')
-        AND (instr(r.data, '":"Y"') > 0 OR instr(r.data, '"consent_') > 0)
-        AND j.key IN (${subjectStateFields.map((f) => `'${f}'`).join(',')})
-        AND (r.kind = 'update' OR j.value NOT IN ('N','unknown'))
-      ORDER BY r.subject_token, r.record_no`),
+      FROM records r, json_each(r.subject_state) j
+      WHERE r.receipt_id = @receipt_id AND r.subject_state IS NOT NULL AND r.subject_token IS NOT NULL
+      ORDER BY r.subject_token, r.record_no, j.id`),
     insertFeedEventsFromFile: db.prepare(`INSERT INTO feed_events (type, source, account_token, subject_token, receipt_id, record_no, at)
       SELECT CASE r.kind WHEN 'placement' THEN 'account.placed' WHEN 'recall' THEN 'account.recalled'
-          ELSE CASE json_extract(r.data, '$.update_type') WHEN 'restriction' THEN 'subject.restricted' WHEN 'consent' THEN 'subject.consent_changed' ELSE 'account.updated' END END,
+          ELSE CASE r.update_type WHEN 'restriction' THEN 'subject.restricted' WHEN 'consent' THEN 'subject.consent_changed' ELSE 'account.updated' END END,
         f.source, r.account_token, r.subject_token, r.receipt_id, r.record_no, @at
       FROM records r JOIN files f ON f.receipt_id = r.receipt_id WHERE r.receipt_id = @receipt_id ORDER BY r.record_no`),
     // A restriction or consent is the subject's: every other account of the subject hears of it too.
     insertSubjectFeedEventsFromFile: db.prepare(`INSERT INTO feed_events (type, source, account_token, subject_token, receipt_id, record_no, at)
-      SELECT CASE json_extract(r.data, '$.update_type') WHEN 'restriction' THEN 'subject.restricted' ELSE 'subject.consent_changed' END,
+      SELECT CASE r.update_type WHEN 'restriction' THEN 'subject.restricted' ELSE 'subject.consent_changed' END,
         a.source, a.account_token, a.subject_token, r.receipt_id, r.record_no, @at
       FROM records r JOIN accounts a ON a.subject_token = r.subject_token AND a.account_token <> r.account_token
-      WHERE r.receipt_id = @receipt_id AND r.kind = 'update' AND json_extract(r.data, '$.update_type') IN ('restriction','consent')
+      WHERE r.receipt_id = @receipt_id AND r.kind = 'update' AND r.update_type IN ('restriction','consent')
       ORDER BY r.record_no, a.account_token`),
     findAccounts: db.prepare('SELECT account_token, subject_token, status, delinquency_date FROM accounts WHERE account_token IN (SELECT value FROM json_each(?))'),
     insertFinding: db.prepare('INSERT INTO findings (receipt_id, record_no, seq, severity, field, code) VALUES (?, ?, ?, ?, ?, ?)'),
