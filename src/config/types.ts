@@ -114,6 +114,8 @@ export interface Config {
     readonly url: string | null;
     readonly schema: string;
     readonly poolSize: number;
+    readonly statementTimeoutMs: number;
+    readonly idleInTransactionTimeoutMs: number;
     readonly sqliteFile: string;
     readonly busyTimeoutMs: number;
   };

@@ -8,7 +8,8 @@ import type { Store } from './store.js';
 /** The configured store, migrated: SQLite (embedded default) or PostgreSQL (several replicas). */
 export async function openStore(config: Config, clock: Clock): Promise<Store> {
   if (config.storage.kind === 'postgres') {
-    return PostgresStore.open(config.storage.url!, { clock, schema: config.storage.schema, poolSize: config.storage.poolSize });
+    const { url, schema, poolSize, statementTimeoutMs, idleInTransactionTimeoutMs } = config.storage;
+    return PostgresStore.open(url!, { clock, schema, poolSize, statementTimeoutMs, idleInTransactionTimeoutMs });
   }
   return SqliteStore.open(join(config.dataDir, config.storage.sqliteFile), { clock, busyTimeoutMs: config.storage.busyTimeoutMs });
 }

@@ -1,57 +1,35 @@
-import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compactVerify, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointNow } from '../../src/audit/checkpointer.js';
-import { exportLines, verifyExport } from '../../src/audit/export.js';
+import { verifyExport } from '../../src/audit/export.js';
 import type { Deps } from '../../src/deps.js';
 import { runVeilgate } from '../helpers/cli.js';
 import { keysDir } from '../helpers/gpg.js';
-import { makeWorkspace, workspaceDeps, type Workspace } from '../helpers/workspace.js';
+import type { Workspace } from '../helpers/workspace.js';
+import { auditExport, ownHash, parse, publicJwks, tampering } from './tampering.js';
 
-const publicJwks = JSON.parse(readFileSync(join(keysDir, 'gateway.jwks.pub.json'), 'utf8')) as { keys: Array<Record<string, string>> };
 let ws: Workspace;
 let deps: Deps;
-const lines: string[] = [];
+let lines: string[] = [];
 let checkpoint20 = '';
 let checkpoint50 = '';
-/** Entries before the test's own (the gateway's start writes one: the release policy in force). */
 let base = 0;
 const at = (n: number) => base + n;
 
 beforeAll(async () => {
-  ws = makeWorkspace();
-  ({ deps } = await workspaceDeps(ws));
-  base = (await deps.store.auditHead()).seq;
-  const draft = (i: number) => ({ actor: 'recipient:demo-collector', action: 'release.account', target: `v1.account${i}`, details: { purpose: 'collection-contact', items: [{ subject: `v1.subject${i % 7}`, released: ['balance'], withheld: { email: 'consent_not_granted' } }] } });
-  await Promise.all(Array.from({ length: 20 }, (_, i) => deps.store.appendAudit([draft(i + 1)])));
-  checkpoint20 = (await checkpointNow(deps))!.jws;
-  await Promise.all(Array.from({ length: 30 }, (_, i) => deps.store.appendAudit([draft(i + 21)])));
-  checkpoint50 = (await checkpointNow(deps))!.jws;
-  for await (const chunk of exportLines(deps.store)) lines.push(...chunk.split('\n').filter((l) => l !== ''));
+  ({ ws, deps, lines, base, checkpoint20, checkpoint50 } = await auditExport());
 });
 afterAll(async () => {
   await deps?.store.close();
+  if (ws !== undefined) rmSync(ws.dir, { recursive: true, force: true });
 });
 
 async function* asLines(list: readonly string[]): AsyncGenerator<string> {
   yield* list;
 }
 
-const entries = () => lines.filter((l) => l.includes('"type":"entry"'));
-const header = () => lines[0]!;
-const checkpoints = () => lines.filter((l) => l.includes('"type":"checkpoint"'));
-const withEntries = (list: string[], head = header(), cps = checkpoints()) => [head, ...cps, ...list];
-const parse = (l: string) => JSON.parse(l) as Record<string, unknown>;
-
-/** An independent canonical form and hash, in a few lines, from the documented entry format. */
-function ownHash(e: Record<string, unknown>): string {
-  const canon = (v: unknown): string => (v === null || typeof v !== 'object' ? JSON.stringify(v)
-    : Array.isArray(v) ? `[${v.map(canon).join(',')}]`
-      : `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon((v as Record<string, unknown>)[k])}`).join(',')}}`);
-  return createHash('sha256').update(JSON.stringify([e.seq, e.at, e.actor, e.action, e.target, canon(e.details), e.prev_hash])).digest('hex');
-}
+const { header, checkpoints, entries, withEntries, edit, rehash } = tampering(() => lines);
 
 describe('an audit export verified offline', () => {
   it('verifies with an independent verifier: jose for the checkpoint JWS, a few lines of our own for the chain', async () => {
@@ -79,23 +57,6 @@ describe('an audit export verified offline', () => {
     expect(await verifyExport(asLines(lines), publicJwks)).toMatchObject({ ok: true, entries: at(50), checkpoints: 2, anchored: true });
     expect(await verifyExport(asLines(lines), publicJwks, [checkpoint20, checkpoint50])).toMatchObject({ ok: true });
   });
-
-  const edit = (seq: number, change: (e: Record<string, unknown>) => void) => entries().map((l) => {
-    const e = parse(l);
-    if (e.seq === seq) change(e);
-    return JSON.stringify(e);
-  });
-  /** An attacker who also recomputes every hash after the change, so the chain is internally consistent. */
-  const rehash = (list: string[]) => {
-    let prev = '0'.repeat(64);
-    return list.map((l) => {
-      const e = parse(l);
-      e.prev_hash = prev;
-      e.hash = ownHash(e);
-      prev = e.hash as string;
-      return JSON.stringify(e);
-    });
-  };
 
   it.each([
     ['an edited entry', () => withEntries(edit(at(7), (e) => ((e.details as { purpose: string }).purpose = 'skip-tracing'))), 7],

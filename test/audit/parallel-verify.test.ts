@@ -1,52 +1,34 @@
-import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointNow } from '../../src/audit/checkpointer.js';
-import { exportLines, verifyExport } from '../../src/audit/export.js';
+import { verifyExport } from '../../src/audit/export.js';
 import { splitAtLines, verifyExportFile, verifyExportInRanges, type RangePlan } from '../../src/audit/verify-parallel.js';
 import type { Deps } from '../../src/deps.js';
 import { linesOf } from '../../src/lib/lines.js';
 import { runVeilgate } from '../helpers/cli.js';
-import { keysDir } from '../helpers/gpg.js';
-import { makeWorkspace, workspaceDeps, type Workspace } from '../helpers/workspace.js';
+import type { Workspace } from '../helpers/workspace.js';
+import { auditExport, parse, publicJwks, publicJwksFile, tampering } from './tampering.js';
 
 // The parallel verifier must give, for every file, the answer the sequential one gives. Each tampering
 // case below is verified both ways, with a range boundary put exactly at the tampered line (the first
 // entry of a range), just after it (the last entry of a range), and on both sides (a range of one line).
 
-const publicJwksFile = join(keysDir, 'gateway.jwks.pub.json');
-const publicJwks = JSON.parse(readFileSync(publicJwksFile, 'utf8')) as { keys: Array<Record<string, string>> };
 let ws: Workspace;
 let deps: Deps;
-const lines: string[] = [];
+let lines: string[] = [];
 let checkpoint50 = '';
-/** Entries before the test's own (the gateway's start writes one: the release policy in force). */
 let base = 0;
 const at = (n: number) => base + n;
 
 beforeAll(async () => {
-  ws = makeWorkspace();
-  ({ deps } = await workspaceDeps(ws));
-  base = (await deps.store.auditHead()).seq;
-  const draft = (i: number) => ({ actor: 'recipient:demo-collector', action: 'release.account', target: `v1.account${i}`, details: { purpose: 'collection-contact', items: [{ subject: `v1.subject${i % 7}`, released: ['balance'], withheld: { email: 'consent_not_granted' } }] } });
-  const append = (from: number, count: number) => Promise.all(Array.from({ length: count }, (_, i) => deps.store.appendAudit([draft(from + i)])));
-  await append(1, 20);
-  await checkpointNow(deps);
-  await append(21, 30);
-  checkpoint50 = (await checkpointNow(deps))!.jws;
-  await append(51, 10);
-  for await (const chunk of exportLines(deps.store)) lines.push(...chunk.split('\n').filter((l) => l !== ''));
+  ({ ws, deps, lines, base, checkpoint50 } = await auditExport(10));
 });
 afterAll(async () => {
   await deps?.store.close();
   if (ws !== undefined) rmSync(ws.dir, { recursive: true, force: true });
 });
 
-const parse = (l: string) => JSON.parse(l) as Record<string, unknown>;
-const header = () => lines[0]!;
-const checkpoints = () => lines.filter((l) => l.includes('"type":"checkpoint"'));
-const entries = () => lines.filter((l) => l.includes('"type":"entry"'));
+const { header, checkpoints, entries, withEntries, edit, rehash } = tampering(() => lines);
 /** The index of the line that holds entry `seq` (its `nth` copy), in a file's lines. */
 function lineOf(list: readonly string[], seq: number, nth = 1): number {
   let seen = 0;
@@ -77,14 +59,6 @@ const plansAround = (offsets: number[], index: number): RangePlan[] => [
   { cutAt: [offsets[index + 1] ?? Number.MAX_SAFE_INTEGER] },
   { cutAt: [offsets[index]!, offsets[index + 1] ?? Number.MAX_SAFE_INTEGER] },
 ];
-
-/** An independent canonical form and hash, from the documented entry format (as offline-verify.test.ts). */
-function ownHash(e: Record<string, unknown>): string {
-  const canon = (v: unknown): string => (v === null || typeof v !== 'object' ? JSON.stringify(v)
-    : Array.isArray(v) ? `[${v.map(canon).join(',')}]`
-      : `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon((v as Record<string, unknown>)[k])}`).join(',')}}`);
-  return createHash('sha256').update(JSON.stringify([e.seq, e.at, e.actor, e.action, e.target, canon(e.details), e.prev_hash])).digest('hex');
-}
 
 describe('parallel verification of an audit export by byte ranges', () => {
   it('cuts only at line starts, and its ranges cover the entries exactly once', async () => {
@@ -126,23 +100,6 @@ describe('parallel verification of an audit export by byte ranges', () => {
     expect(workers).toBe(1 + 4 + 2 + 2);
   });
 
-  const edit = (seq: number, change: (e: Record<string, unknown>) => void) => entries().map((l) => {
-    const e = parse(l);
-    if (e.seq === seq) change(e);
-    return JSON.stringify(e);
-  });
-  /** An attacker who also recomputes every hash after the change, so the chain is internally consistent. */
-  const rehash = (list: string[]) => {
-    let prev = '0'.repeat(64);
-    return list.map((l) => {
-      const e = parse(l);
-      e.prev_hash = prev;
-      e.hash = ownHash(e);
-      prev = e.hash as string;
-      return JSON.stringify(e);
-    });
-  };
-  const withEntries = (list: string[], head = header(), cps = checkpoints()) => [head, ...cps, ...list];
   const without = (seq: number) => entries().filter((l) => parse(l).seq !== seq);
 
   const marked = (list: string[], seq: number, nth = 1): [string[], number] => [list, lineOf(list, seq, nth)];

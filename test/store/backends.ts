@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +21,10 @@ export interface Backend {
   openAnother(): Promise<Store>;
   /** Records a migration newer than the code knows, as a later gateway version would. */
   markSchemaNewer(version: number): Promise<void>;
+  /** Rows of a query run on the database directly, to check what is (not) written. */
+  rows(sql: string): Promise<Array<Record<string, unknown>>>;
+  /** What the database holds of a table at rest: SQLite, every byte of its files (database and WAL); PostgreSQL, the table's rows. */
+  bytes(table: string): Promise<Buffer>;
   /** Closes every store opened here and removes the database. */
   cleanup(): Promise<void>;
 }
@@ -46,6 +50,15 @@ export async function openBackend(kind: BackendKind, clock: Clock): Promise<Back
           db.close();
         }
       },
+      rows: async (sql) => {
+        const db = new Database(file, { readonly: true });
+        try {
+          return db.prepare(sql).all() as Array<Record<string, unknown>>;
+        } finally {
+          db.close();
+        }
+      },
+      bytes: async () => Buffer.concat(await Promise.all((await readdir(dir)).map((f) => readFile(join(dir, f))))),
       cleanup: async () => {
         for (const s of opened) await s.close();
         await rm(dir, { recursive: true, force: true });
@@ -58,19 +71,24 @@ export async function openBackend(kind: BackendKind, clock: Clock): Promise<Back
     opened.push(s);
     return s;
   };
-  const admin = async (fn: (c: pg.Client) => Promise<unknown>) => {
-    const c = new pg.Client({ connectionString: pgUrl });
+  const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const c = new pg.Client({ connectionString: pgUrl, options: `-c search_path=${schema}` });
     await c.connect();
     try {
-      await fn(c);
+      return await fn(c);
     } finally {
       await c.end();
     }
   };
+  const rows = (sql: string) => admin(async (c) => (await c.query<Record<string, unknown>>(sql)).rows);
   return {
     store: await open(),
     openAnother: open,
-    markSchemaNewer: (version) => admin((c) => c.query(`INSERT INTO ${schema}.schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, [version, 'from the future', clock.now().toISOString()])),
+    markSchemaNewer: async (version) => {
+      await admin((c) => c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [version, 'from the future', clock.now().toISOString()]));
+    },
+    rows,
+    bytes: async (table) => Buffer.from(JSON.stringify(await rows(`SELECT * FROM ${table}`))),
     cleanup: async () => {
       for (const s of opened) await s.close();
       await admin((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));

@@ -82,4 +82,29 @@ describe('postgres store', () => {
     const head = await b.auditHead();
     expect(verifyChain(await b.readAudit(1, head.seq))).toMatchObject({ ok: true, entries: 16 });
   });
+
+  it('bounds a statement held up by a stalled replica\'s lock: STORE_UNAVAILABLE after statementTimeoutMs, not a wait without end', async () => {
+    const schema = freshSchema();
+    const store = await PostgresStore.open(pgUrl, { clock, schema, poolSize: 2, statementTimeoutMs: 300 });
+    stores.push(store);
+    const draft = { actor: 'gateway', action: 'file.received', target: 'r1', details: {} };
+    // Another replica stalls while it holds the audit chain head (mid-commit, say).
+    const stalled = new pg.Client({ connectionString: pgUrl });
+    await stalled.connect();
+    try {
+      await stalled.query('BEGIN');
+      await stalled.query(`SELECT * FROM ${schema}.audit_head FOR UPDATE`);
+      const started = Date.now();
+      await expect(store.appendAudit([draft])).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await stalled.query('ROLLBACK');
+    } finally {
+      await stalled.end();
+    }
+    // Nothing half-written: once the lock is gone the same append goes through and the chain holds.
+    await store.appendAudit([draft]);
+    const head = await store.auditHead();
+    expect(head.seq).toBe(1);
+    expect(verifyChain(await store.readAudit(1, 1))).toMatchObject({ ok: true, entries: 1 });
+  });
 });

@@ -56,6 +56,9 @@ const txRetryDelaysMs = [100, 400] as const;
  */
 const connectionLossStates = /^(08...|57P0[123])$/;
 
+/** 57014 query_canceled: statement_timeout (or an operator's pg_cancel_backend). Retried later, like a lost connection. */
+const timedOutState = '57014';
+
 /** Socket errors of a connection the server or the network dropped. */
 const connectionLossErrnos = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -68,6 +71,10 @@ function isConnectionLoss(error: unknown, lost: boolean): boolean {
   if (lost) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (connectionLossStates.test(code) || connectionLossErrnos.has(code));
+}
+
+function isTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === timedOutState;
 }
 
 /** A pooled connection checked out by this store. */
@@ -107,14 +114,17 @@ export class PostgresStore implements Store {
    * @param options.poolSize connections kept at most (default 10)
    * @throws GatewayError STORE_SCHEMA_TOO_NEW, STORE_UNAVAILABLE
    */
-  static async open(url: string, options: { clock: Clock; schema?: string; poolSize?: number }): Promise<PostgresStore> {
+  static async open(url: string, options: { clock: Clock; schema?: string; poolSize?: number; statementTimeoutMs?: number; idleInTransactionTimeoutMs?: number }): Promise<PostgresStore> {
     const schema = options.schema ?? 'public';
     if (!schemaName.test(schema)) throw new Error(`Invalid PostgreSQL schema name ${JSON.stringify(schema)}: lower-case letters, digits and _ only`);
     const pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 10,
-      // Every connection resolves unqualified table names in this schema only.
-      options: `-c search_path=${schema}`,
+      // Every connection resolves unqualified table names in this schema only; no statement runs, and
+      // no transaction stays idle, without bound (config: storage.statementTimeoutMs and
+      // storage.idleInTransactionTimeoutMs; the defaults are those of the config schema).
+      options: `-c search_path=${schema} -c statement_timeout=${options.statementTimeoutMs ?? 600_000}`
+        + ` -c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs ?? 60_000}`,
       types: numericTypes(),
       connectionTimeoutMillis: connectTimeoutMs,
       // TCP keepalive: an idle connection to a server that vanished without a FIN is found dead.
@@ -143,6 +153,8 @@ export class PostgresStore implements Store {
     const latestKnown = postgresMigrations[postgresMigrations.length - 1]!.version;
     await this.#tx(async (tx) => {
       // Replicas starting together: one migrates, the others wait and then find nothing to do.
+      // A migration may rewrite a large table: it is not bound by statement_timeout.
+      await tx.q('SET LOCAL statement_timeout = 0');
       await tx.q('SELECT pg_advisory_xact_lock(hashtext($1))', [`veilgate:migrate:${schema}`]);
       await tx.q(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await tx.q('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
@@ -198,7 +210,7 @@ export class PostgresStore implements Store {
     try {
       return await run(connection.client);
     } catch (error) {
-      if (isConnectionLoss(error, connection.lost)) throw new GatewayError('STORE_UNAVAILABLE', undefined, { cause: error });
+      if (isConnectionLoss(error, connection.lost) || isTimeout(error)) throw new GatewayError('STORE_UNAVAILABLE', undefined, { cause: error });
       throw error;
     } finally {
       connection.release();
@@ -245,6 +257,7 @@ export class PostgresStore implements Store {
           await client.query('ROLLBACK').catch((e: unknown) => {
             broken = e instanceof Error ? e : new Error('ROLLBACK failed');
           });
+          if (isTimeout(error)) throw new GatewayError('STORE_UNAVAILABLE', undefined, { cause: error });
           throw error;
         }
         broken = error instanceof Error ? error : new Error('connection lost');
