@@ -107,4 +107,25 @@ describe('postgres store', () => {
     expect(head.seq).toBe(1);
     expect(verifyChain(await store.readAudit(1, 1))).toMatchObject({ ok: true, entries: 1 });
   });
+
+  it('keeps its schema and timeouts when the URL carries settings of its own (?options=), and applies those too', async () => {
+    const schema = freshSchema();
+    const name = `vg_opts_${randomBytes(4).toString('hex')}`;
+    const url = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c application_name=${name}`)}`;
+    const store = await PostgresStore.open(url, { clock, schema, poolSize: 2 });
+    stores.push(store);
+    await store.appendAudit([{ actor: 'gateway', action: 'file.received', target: 'r1', details: {} }]);
+    const c = new pg.Client({ connectionString: pgUrl });
+    await c.connect();
+    try {
+      // The tables are in the configured schema, not in whatever the search path would otherwise be.
+      const { rows: [where] } = await c.query<{ ours: string | null; pub: string | null }>(`SELECT to_regclass('${schema}.audit_log')::text AS ours, to_regclass('public.audit_log')::text AS pub`);
+      expect(where).toEqual({ ours: `${schema}.audit_log`, pub: null });
+      // The URL's own setting reached the server as well.
+      const { rows } = await c.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [name]);
+      expect(rows.length).toBeGreaterThan(0);
+    } finally {
+      await c.end();
+    }
+  });
 });

@@ -77,6 +77,28 @@ function isTimeout(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === timedOutState;
 }
 
+/**
+ * The connection string and server settings of every connection: its schema on the search path
+ * (unqualified table names resolve there only), and no statement running, nor transaction staying
+ * idle, without bound (storage.statementTimeoutMs and storage.idleInTransactionTimeoutMs; the defaults
+ * are the config schema's). Settings the URL gives in `?options=` are kept, joined with ours (ours
+ * last: a later `-c` wins); left in the URL, pg would let them replace ours and silently drop the
+ * search path, so the gateway's tables would land in another schema.
+ */
+function connectionSettings(url: string, schema: string, o: { statementTimeoutMs?: number; idleInTransactionTimeoutMs?: number }): { connectionString: string; options: string } {
+  const ours = `-c search_path=${schema} -c statement_timeout=${o.statementTimeoutMs ?? 600_000} -c idle_in_transaction_session_timeout=${o.idleInTransactionTimeoutMs ?? 60_000}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { connectionString: url, options: ours }; // not a URL: pg reads it as it is
+  }
+  const fromUrl = parsed.searchParams.get('options');
+  if (fromUrl === null) return { connectionString: url, options: ours };
+  parsed.searchParams.delete('options');
+  return { connectionString: parsed.toString(), options: `${fromUrl} ${ours}` };
+}
+
 /** A pooled connection checked out by this store. */
 interface Connection {
   readonly client: PoolClient;
@@ -118,13 +140,8 @@ export class PostgresStore implements Store {
     const schema = options.schema ?? 'public';
     if (!schemaName.test(schema)) throw new Error(`Invalid PostgreSQL schema name ${JSON.stringify(schema)}: lower-case letters, digits and _ only`);
     const pool = new pg.Pool({
-      connectionString: url,
+      ...connectionSettings(url, schema, options),
       max: options.poolSize ?? 10,
-      // Every connection resolves unqualified table names in this schema only; no statement runs, and
-      // no transaction stays idle, without bound (config: storage.statementTimeoutMs and
-      // storage.idleInTransactionTimeoutMs; the defaults are those of the config schema).
-      options: `-c search_path=${schema} -c statement_timeout=${options.statementTimeoutMs ?? 600_000}`
-        + ` -c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs ?? 60_000}`,
       types: numericTypes(),
       connectionTimeoutMillis: connectTimeoutMs,
       // TCP keepalive: an idle connection to a server that vanished without a FIN is found dead.
