@@ -19,14 +19,26 @@ export interface BatchContext extends PrepareContext {
  * warnings are staged as findings; nothing here is visible to anyone until the file commits.
  */
 export async function processBatch(deps: Deps, batch: readonly RawRecord[], ctx: BatchContext): Promise<void> {
-  await stageBatch(deps, prepareBatch(batch, ctx, deps), ctx);
+  await writeBatch(deps, ctx, await sealBatch(deps, prepareBatch(batch, ctx, deps), ctx));
+}
+
+/** A batch ready to be staged: records sealed, findings in record order, the data keys it made. */
+export interface SealedBatch {
+  readonly records: StagedRecord[];
+  readonly findings: StagedFinding[];
+  readonly created: Map<string, Buffer>;
+}
+
+/** Stages a sealed batch under the file's lease. */
+export async function writeBatch(deps: Deps, ctx: BatchContext, batch: SealedBatch): Promise<void> {
+  await deps.store.stage(ctx.lease, batch.records, batch.findings, batch.created);
 }
 
 /**
  * The store-bound half of processBatch, for a batch prepared here or on the worker thread: looks up
- * the accounts, finds or makes the subjects' data keys, seals the vaulted values and stages it all.
+ * the accounts, finds or makes the subjects' data keys and seals the vaulted values, ready to write.
  */
-export async function stageBatch(deps: Deps, prepared: PreparedBatch, ctx: BatchContext): Promise<void> {
+export async function sealBatch(deps: Deps, prepared: PreparedBatch, ctx: BatchContext): Promise<SealedBatch> {
   for (const [field, n] of prepared.dropped) ctx.dropped.set(field, (ctx.dropped.get(field) ?? 0) + n);
   const findings: StagedFinding[] = prepared.findings;
   const accounts = await deps.store.findAccounts(prepared.records.flatMap((r) => r.accountCandidates));
@@ -60,7 +72,7 @@ export async function stageBatch(deps: Deps, prepared: PreparedBatch, ctx: Batch
   }));
 
   findings.sort((a, b) => a.record - b.record);
-  await deps.store.stage(ctx.lease, staged, findings, created);
+  return { records: staged, findings, created };
 }
 
 /**

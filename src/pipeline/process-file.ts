@@ -14,7 +14,7 @@ import { committedAck, rejectedAck, type Ack } from './ack.js';
 import { isFinal, rejectsFile } from './file-states.js';
 import type { PreparedBatch } from './prepare-batch.js';
 import { PrepareWorker } from './prepare-worker.js';
-import { processBatch, rejectRepeatedAccounts, settleSubjectKeys, stageBatch } from './process-batch.js';
+import { processBatch, rejectRepeatedAccounts, sealBatch, settleSubjectKeys, writeBatch } from './process-batch.js';
 
 export interface Progress {
   records: number;
@@ -89,16 +89,22 @@ async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTal
       onProgress?.(progress);
     };
     const worker = file.sizeBytes >= prepareOnWorkerFromBytes ? new PrepareWorker(deps.keys, deps.policy) : null;
+    // With the worker, batch N+1 is prepared there while this thread seals batch N and parses on, and
+    // batch N-1 is written meanwhile: on PostgreSQL the write is the server's work, which then overlaps
+    // this thread's (SQLite writes in this thread; there the overlap is with the worker only).
+    let ahead: { count: number; prepared: Promise<PreparedBatch> } | null = null;
+    let writing: Promise<void> = Promise.resolve();
+    const stageAhead = async () => {
+      if (ahead === null) return;
+      const { count, prepared } = ahead;
+      ahead = null;
+      const sealed = await sealBatch(deps, await prepared, ctx);
+      // One write at a time, in batch order: a lost lease stops the file at the next batch.
+      await writing;
+      writing = writeBatch(deps, ctx, sealed).then(() => staged(count));
+      writing.catch(() => undefined); // awaited before the next write, or at the end
+    };
     try {
-      // With the worker, batch N+1 is prepared there while this thread stages batch N and parses on.
-      let ahead: { count: number; prepared: Promise<PreparedBatch> } | null = null;
-      const stageAhead = async () => {
-        if (ahead === null) return;
-        const { count, prepared } = ahead;
-        ahead = null;
-        await stageBatch(deps, await prepared, ctx);
-        staged(count);
-      };
       for await (const batch of batches(records, deps.config.limits.stagingBatchRecords)) {
         if (worker === null) {
           await processBatch(deps, batch, ctx);
@@ -111,7 +117,10 @@ async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTal
         ahead = { count: batch.length, prepared };
       }
       await stageAhead();
+      await writing;
     } finally {
+      // Nothing of this file is written after this returns (or throws): a rejection clears staging.
+      await writing.catch(() => undefined);
       await worker?.close();
     }
   };

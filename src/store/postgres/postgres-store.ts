@@ -441,13 +441,16 @@ export class PostgresStore implements Store {
       await this.#assertLease(tx, lease);
       await insertStagedKeys(tx, lease.receiptId, [...newSubjectKeys ?? []]);
       if (records.length > 0) {
-        // One statement per batch: arrays bound as parameters, unnested server-side, in record order.
+        // One statement per batch, its rows one JSON parameter read server-side in record order: pg's
+        // text arrays escape every element in JavaScript (100k records: 1.1 s of this thread, most of
+        // its 6.8 s of GC); JSON.stringify is native and PostgreSQL parses it in C.
+        const rows = records.map((r) => ({
+          n: r.recordNo, k: r.kind, a: r.accountToken, s: r.subjectToken, d: r.data, v: r.vault?.toString('base64') ?? null,
+          dd: r.delinquencyDate, u: r.updateType, ss: r.subjectState,
+        }));
         await tx.q(`INSERT INTO records (receipt_id, record_no, kind, account_token, subject_token, data, vault, delinquency_date, update_type, subject_state)
-          SELECT $1, r.* FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[], $9::text[], $10::text[]) AS r`, [
-          lease.receiptId, records.map((r) => r.recordNo), records.map((r) => r.kind), records.map((r) => r.accountToken),
-          records.map((r) => r.subjectToken), records.map((r) => r.data), records.map((r) => r.vault),
-          records.map((r) => r.delinquencyDate), records.map((r) => r.updateType), records.map((r) => r.subjectState),
-        ]);
+          SELECT $1, r.n, r.k, r.a, r.s, r.d, decode(r.v, 'base64'), r.dd, r.u, r.ss
+          FROM json_to_recordset($2::json) AS r(n int, k text, a text, s text, d text, v text, dd text, u text, ss text)`, [lease.receiptId, JSON.stringify(rows)]);
       }
       if (findings.length > 0) {
         let previous = -1;
