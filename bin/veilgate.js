@@ -1,7 +1,10 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-old-space-size=160
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-old-space-size=160 --max-semi-space-size=4
 // The CLI entry: the compiled TypeScript in dist/ (built by `npm run build`, which `npm install` runs via `prepare`).
 // The heap bound: the pipeline streams (live heap ~30 MiB on a 1M-record file), but V8 lets garbage grow
 // to several hundred MiB before collecting unless told a limit; this keeps peak RSS bounded by config.
 // MALLOC_ARENA_MAX: glibc gives each thread (the prepare worker, V8's GC helpers) malloc arenas of its
 // own, which hold on to memory: two are enough (1M records: peak RSS 209 MiB with one or two, 222 without).
+// The young generation: its semi-spaces are most of what the heap adds to RSS. At 4 MiB (the default
+// here is larger) a 1M-record ingest peaks at 185 MiB instead of 211, for 9 % more time (more frequent
+// scavenges); 16 MiB is 12 % faster than the default but peaks at 240 MiB.
 import '../dist/cli/main.js';
