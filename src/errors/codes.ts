@@ -97,6 +97,7 @@ export const recordCodes = {
   FIELD_FORMAT: 'the field is not in the required format',
   FIELD_ENUM: 'the field is not one of the allowed values',
   FIELD_TOO_LONG: 'the field is longer than allowed',
+  FIELD_CONTROL_CHARACTER: 'the field contains a control character (U+0000 to U+001F other than tab and line breaks, or U+007F): the data is corrupt or binary',
   FIELD_NOT_ALLOWED: 'the field is not allowed for this record type',
   DATE_INVALID: 'not a valid ISO 8601 date (YYYY-MM-DD)',
   DATE_IN_FUTURE: 'the date is in the future',

@@ -36,6 +36,8 @@ const contactFields = ['phone', 'phone_type', 'email', 'address_line1', 'address
 /** ICD-10-CM shape (a letter, two digits, optional dot and 1-4 more): a diagnosis hiding in free text. */
 const icd10Like = /\b[A-TV-Z][0-9][0-9AB](?:\.[0-9A-TV-Z]{1,4})?\b/;
 const ssnShaped = /^\d{3}-?\d{2}-?\d{4}$/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const controlCharacter = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 const panShaped = /^\d{12,19}$/;
 
 /**
@@ -60,6 +62,8 @@ export function validateRecord(kind: RecordKind, raw: RawRecord, today: Date): V
   // ISO dates compare as text; the schema already checked they are real dates.
   const todayIso = today.toISOString().slice(0, 10);
   const fail = (code: RecordCode, field?: string) => errors.push(rejection(n, code, field));
+  // Control characters are corruption, never data; PostgreSQL cannot even store U+0000 in text.
+  for (const name in f) if (controlCharacter.test(f[name]!)) fail('FIELD_CONTROL_CHARACTER', name);
 
   if (kind === 'placement') checkPlacement(f, todayIso, today, fail, (code, field) => warnings.push(rejection(n, code, field)));
   else if (kind === 'update') checkUpdate(f, fail);

@@ -93,6 +93,9 @@ describe('bad input: each gets its code and nothing is stored', () => {
       ['ID-MONEY', { balance: '12.345' }, 'balance', 'MONEY_INVALID'],
       ['ID-ENUM', { debt_type: 'gambling' }, 'debt_type', 'FIELD_ENUM'],
       ['ID-REQ', { first_name: '' }, 'first_name', 'FIELD_REQUIRED'],
+      // U+0000 would also fail PostgreSQL's text type: the record is refused, not the file stuck.
+      ['ID-NUL', { address_line1: '12 Elm\u0000Street' }, 'address_line1', 'FIELD_CONTROL_CHARACTER'],
+      ['ID-ESC', { last_name: 'Gar\u001bcia' }, 'last_name', 'FIELD_CONTROL_CHARACTER'],
       ['ID-ITEM', { itemization_amount: '100.00', interest_since_itemization: '1.00', fees_since_itemization: '0.00', payments_since_itemization: '0.00', credits_since_itemization: '0.00', balance: '100.00' }, 'balance', 'ITEMIZATION_MISMATCH'],
     ];
     const rows = [placementRow('GOOD-1'), ...bad.map(([ref, o]) => placementRow(ref, o)), placementRow('GOOD-2')];
