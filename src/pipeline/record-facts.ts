@@ -1,5 +1,5 @@
 import type { RecordKind } from '../config/types.js';
-import { subjectStateFields } from '../release/subject-state.js';
+import { isDefaultSubjectValue, subjectStateFields } from '../release/subject-state.js';
 import type { RecordFacts } from '../store/store.js';
 
 const stateFields = new Set(subjectStateFields);
@@ -10,7 +10,7 @@ const stateFields = new Set(subjectStateFields);
  * the commit of a large file).
  *
  * The subject's state: a placement reports the subject as the creditor knows it, so only values
- * other than the defaults ('N', 'unknown') become events (its silent 'N' must not lift a cease
+ * other than a subject's defaults (no restriction, consent unknown) become events (its silent 'N' must not lift a cease
  * reported elsewhere); an update sets exactly what it says, lifting included.
  */
 export function recordFacts(kind: RecordKind, kept: Readonly<Record<string, string>>): RecordFacts {
@@ -19,7 +19,7 @@ export function recordFacts(kind: RecordKind, kept: Readonly<Record<string, stri
     for (const field in kept) {
       if (!stateFields.has(field)) continue;
       const value = kept[field]!;
-      if (kind === 'placement' && (value === 'N' || value === 'unknown')) continue;
+      if (kind === 'placement' && isDefaultSubjectValue(field, value)) continue;
       (state ??= {})[field] = value;
     }
   }

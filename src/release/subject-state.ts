@@ -12,11 +12,20 @@ export interface SubjectState {
   version: number;
 }
 
+/** A subject's state before any event: no restriction, no consent known. */
+const noRestriction = 'N';
+const noConsent: ConsentValue = 'unknown';
+
+/** Whether `value` is what `field` holds before any event (a placement's silent default, which reports nothing). */
+export function isDefaultSubjectValue(field: string, value: string): boolean {
+  return value === ((consentFields as readonly string[]).includes(field) ? noConsent : noRestriction);
+}
+
 /** Folds a subject's events, oldest first, up to a version (to replay a past decision). */
 export function foldSubjectEvents(events: ReadonlyArray<{ id: number; field: string; value: string }>, upTo = Number.POSITIVE_INFINITY): SubjectState {
   const state: SubjectState = {
-    restrictions: Object.fromEntries(restrictionFields.map((f) => [f, 'N' as const])),
-    consents: Object.fromEntries(consentFields.map((f) => [f, 'unknown' as const])),
+    restrictions: Object.fromEntries(restrictionFields.map((f) => [f, noRestriction])),
+    consents: Object.fromEntries(consentFields.map((f) => [f, noConsent])),
     version: 0,
   };
   for (const e of events) {
