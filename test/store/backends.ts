@@ -7,12 +7,16 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../src/lib/clock.js';
 import type { Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { loadConfig } from '../../src/config/load.js';
+import { PostgresStore, type ServerTimeouts } from '../../src/store/postgres/postgres-store.js';
 
 export type BackendKind = 'sqlite' | 'postgres';
 
 /** The test server (trust auth); override with VEILGATE_TEST_PG_URL. */
 export const pgUrl = process.env.VEILGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The server timeouts a configuration gets by default, for the stores tests open without one. */
+export const pgTimeouts: ServerTimeouts = (({ statementTimeoutMs, idleInTransactionTimeoutMs }) => ({ statementTimeoutMs, idleInTransactionTimeoutMs }))(loadConfig().config.storage);
 
 /** A fresh, empty store of one backend: a temp SQLite file, or a PostgreSQL schema of its own. */
 export interface Backend {
@@ -67,7 +71,7 @@ export async function openBackend(kind: BackendKind, clock: Clock): Promise<Back
   }
   const schema = `vg_test_${randomBytes(6).toString('hex')}`;
   const open = async () => {
-    const s = await PostgresStore.open(pgUrl, { clock, schema, poolSize: 4 });
+    const s = await PostgresStore.open(pgUrl, { ...pgTimeouts, clock, schema, poolSize: 4 });
     opened.push(s);
     return s;
   };

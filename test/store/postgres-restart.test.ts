@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { systemClock } from '../../src/lib/clock.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { pgTimeouts } from './backends.js';
 import { apiKey } from '../helpers/app.js';
 import { cliEntry, runVeilgate } from '../helpers/cli.js';
 import { placementRow, writeCsv } from '../helpers/files.js';
@@ -185,7 +186,7 @@ describe('the PostgreSQL store when a transaction loses its connection before CO
   }
 
   it('runs it again on a fresh connection: it commits once, with one audit entry', async () => {
-    const store = await PostgresStore.open(db.url, { clock: systemClock, schema: 'store_retry', poolSize: 2 });
+    const store = await PostgresStore.open(db.url, { ...pgTimeouts, clock: systemClock, schema: 'store_retry', poolSize: 2 });
     try {
       let received: ReturnType<typeof receive> | undefined;
       await withHeadLocked('store_retry', async (terminateWaiter) => {
@@ -201,7 +202,7 @@ describe('the PostgreSQL store when a transaction loses its connection before CO
   });
 
   it('answers STORE_UNAVAILABLE, keeping pg\'s error only as the cause, when every attempt loses its connection', async () => {
-    const store = await PostgresStore.open(db.url, { clock: systemClock, schema: 'store_gives_up', poolSize: 2 });
+    const store = await PostgresStore.open(db.url, { ...pgTimeouts, clock: systemClock, schema: 'store_gives_up', poolSize: 2 });
     try {
       let outcome: Promise<unknown> | undefined;
       await withHeadLocked('store_gives_up', async (terminateWaiter) => {

@@ -6,7 +6,7 @@ import { verifyChain } from '../../src/audit/chain.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { postgresMigrations } from '../../src/store/migrations/postgres.js';
 import { sqliteMigrations } from '../../src/store/migrations/sqlite.js';
-import { pgUrl } from './backends.js';
+import { pgTimeouts, pgUrl } from './backends.js';
 
 /** What only the networked backend has to get right: connecting, migrating replicas, several writers. */
 describe('postgres store', () => {
@@ -20,7 +20,7 @@ describe('postgres store', () => {
     return s;
   };
   const open = async (schema: string) => {
-    const s = await PostgresStore.open(pgUrl, { clock, schema, poolSize: 3 });
+    const s = await PostgresStore.open(pgUrl, { ...pgTimeouts, clock, schema, poolSize: 3 });
     stores.push(s);
     return s;
   };
@@ -38,13 +38,13 @@ describe('postgres store', () => {
   });
 
   it('answers an unreachable server with STORE_UNAVAILABLE, keeping pg\'s error only as the cause', async () => {
-    const error: unknown = await PostgresStore.open('postgres://postgres@127.0.0.1:1/test', { clock, schema: freshSchema() }).catch((e: unknown) => e);
+    const error: unknown = await PostgresStore.open('postgres://postgres@127.0.0.1:1/test', { ...pgTimeouts, clock, schema: freshSchema() }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE', message: 'The database is unavailable' });
     expect((error as Error).cause).toBeInstanceOf(Error);
   });
 
   it('refuses a schema name that is not a plain identifier', async () => {
-    await expect(PostgresStore.open(pgUrl, { clock, schema: 'x; DROP TABLE files' })).rejects.toThrow(/Invalid PostgreSQL schema name/);
+    await expect(PostgresStore.open(pgUrl, { ...pgTimeouts, clock, schema: 'x; DROP TABLE files' })).rejects.toThrow(/Invalid PostgreSQL schema name/);
   });
 
   it('migrates a new schema once when several replicas start together', async () => {
@@ -85,7 +85,7 @@ describe('postgres store', () => {
 
   it('bounds a statement held up by a stalled replica\'s lock: STORE_UNAVAILABLE after statementTimeoutMs, not a wait without end', async () => {
     const schema = freshSchema();
-    const store = await PostgresStore.open(pgUrl, { clock, schema, poolSize: 2, statementTimeoutMs: 300 });
+    const store = await PostgresStore.open(pgUrl, { ...pgTimeouts, clock, schema, poolSize: 2, statementTimeoutMs: 300 });
     stores.push(store);
     const draft = { actor: 'gateway', action: 'file.received', target: 'r1', details: {} };
     // Another replica stalls while it holds the audit chain head (mid-commit, say).
@@ -112,7 +112,7 @@ describe('postgres store', () => {
     const schema = freshSchema();
     const name = `vg_opts_${randomBytes(4).toString('hex')}`;
     const url = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c application_name=${name}`)}`;
-    const store = await PostgresStore.open(url, { clock, schema, poolSize: 2 });
+    const store = await PostgresStore.open(url, { ...pgTimeouts, clock, schema, poolSize: 2 });
     stores.push(store);
     await store.appendAudit([{ actor: 'gateway', action: 'file.received', target: 'r1', details: {} }]);
     const c = new pg.Client({ connectionString: pgUrl });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
-import type { RecordKind } from '../../config/types.js';
+import type { Config, RecordKind } from '../../config/types.js';
 import { chainEntries, genesisHash, type AuditDraft, type AuditEntry } from '../../audit/chain.js';
 import type { Checkpoint } from '../../audit/checkpoint.js';
 import { GatewayError, type Rejection } from '../../errors/gateway-error.js';
@@ -77,16 +77,18 @@ function isTimeout(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === timedOutState;
 }
 
+/** The server-side bounds of every connection, in ms: storage.statementTimeoutMs and storage.idleInTransactionTimeoutMs. */
+export type ServerTimeouts = Pick<Config['storage'], 'statementTimeoutMs' | 'idleInTransactionTimeoutMs'>;
+
 /**
  * The connection string and server settings of every connection: its schema on the search path
  * (unqualified table names resolve there only), and no statement running, nor transaction staying
- * idle, without bound (storage.statementTimeoutMs and storage.idleInTransactionTimeoutMs; the defaults
- * are the config schema's). Settings the URL gives in `?options=` are kept, joined with ours (ours
+ * idle, without bound (storage.statementTimeoutMs and storage.idleInTransactionTimeoutMs). Settings the URL gives in `?options=` are kept, joined with ours (ours
  * last: a later `-c` wins); left in the URL, pg would let them replace ours and silently drop the
  * search path, so the gateway's tables would land in another schema.
  */
-function connectionSettings(url: string, schema: string, o: { statementTimeoutMs?: number; idleInTransactionTimeoutMs?: number }): { connectionString: string; options: string } {
-  const ours = `-c search_path=${schema} -c statement_timeout=${o.statementTimeoutMs ?? 600_000} -c idle_in_transaction_session_timeout=${o.idleInTransactionTimeoutMs ?? 60_000}`;
+function connectionSettings(url: string, schema: string, o: ServerTimeouts): { connectionString: string; options: string } {
+  const ours = `-c search_path=${schema} -c statement_timeout=${o.statementTimeoutMs} -c idle_in_transaction_session_timeout=${o.idleInTransactionTimeoutMs}`;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -136,7 +138,7 @@ export class PostgresStore implements Store {
    * @param options.poolSize connections kept at most (default 10)
    * @throws GatewayError STORE_SCHEMA_TOO_NEW, STORE_UNAVAILABLE
    */
-  static async open(url: string, options: { clock: Clock; schema?: string; poolSize?: number; statementTimeoutMs?: number; idleInTransactionTimeoutMs?: number }): Promise<PostgresStore> {
+  static async open(url: string, options: ServerTimeouts & { clock: Clock; schema?: string; poolSize?: number }): Promise<PostgresStore> {
     const schema = options.schema ?? 'public';
     if (!schemaName.test(schema)) throw new Error(`Invalid PostgreSQL schema name ${JSON.stringify(schema)}: lower-case letters, digits and _ only`);
     const pool = new pg.Pool({
