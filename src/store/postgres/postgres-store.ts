@@ -10,7 +10,7 @@ import { recordCodes } from '../../errors/codes.js';
 import type { Clock } from '../../lib/clock.js';
 import type { FileState } from '../../pipeline/file-states.js';
 import { postgresMigrations } from '../migrations/postgres.js';
-import { holdsSourceLease, isClaimable, rateEventsPrunedPerTake, toOfficerSession, type OfficerSessionDbRow, releaseActions, subjectsOf, toAuditEntry, toDelivery, toFeedEvent, toFileRow, type AccountFactsDbRow, type AuditDbRow, type DeliveryDbRow, type FeedDbRow, type FileDbRow, type PendingRelease, type SourceLeaseDbRow } from '../rows.js';
+import { commitStepsFor, holdsSourceLease, isClaimable, rateEventsPrunedPerTake, toOfficerSession, type OfficerSessionDbRow, releaseActions, subjectsOf, toAuditEntry, toDelivery, toFeedEvent, toFileRow, type AccountFactsDbRow, type AuditDbRow, type DeliveryDbRow, type FeedDbRow, type FileDbRow, type PendingRelease, type SourceLeaseDbRow } from '../rows.js';
 import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, SourceLease, StagedFinding, StagedRecord, Store, StoredRecord, SubjectKeyConflict } from '../store.js';
 import type { OfficerSessionLimits, StoredOfficerSession } from '../store.js';
 
@@ -360,15 +360,16 @@ export class PostgresStore implements Store {
       const id = lease.receiptId;
       // Under the head lock, which every key publication holds: no other commit can slip in between check and insert.
       if ((await tx.q(sql.committedKeyConflict, [id])).length > 0) return 'subject-key-conflict';
-      const [committed] = await tx.q<{ commit_seq: number }>(sql.commit, [id, lease.token, ack, finishedAt]);
+      const [committed] = await tx.q<{ commit_seq: number; kind: RecordKind }>(sql.commit, [id, lease.token, ack, finishedAt]);
       if (committed === undefined) return 'lease-lost';
       const seq = committed.commit_seq;
-      await tx.q(sql.upsertPlacedAccounts, [id, seq]);
-      await tx.q(sql.markRecalledAccounts, [id, seq]);
-      await tx.q(sql.insertAccountUpdates, [id, seq]);
-      await tx.q(sql.insertSubjectEventsFromFile, [id, finishedAt]);
+      const steps = commitStepsFor(committed.kind);
+      if (steps.placeAccounts) await tx.q(sql.upsertPlacedAccounts, [id, seq]);
+      if (steps.recallAccounts) await tx.q(sql.markRecalledAccounts, [id, seq]);
+      if (steps.accountUpdates) await tx.q(sql.insertAccountUpdates, [id, seq]);
+      if (steps.subjectEvents) await tx.q(sql.insertSubjectEventsFromFile, [id, finishedAt]);
       await tx.q(sql.insertFeedEventsFromFile, [id, finishedAt]);
-      await tx.q(sql.insertSubjectFeedEventsFromFile, [id, finishedAt]);
+      if (steps.subjectFeedEvents) await tx.q(sql.insertSubjectFeedEventsFromFile, [id, finishedAt]);
       await tx.q(sql.publishSubjectKeys, [id, finishedAt]);
       await tx.q('DELETE FROM staged_subject_keys WHERE receipt_id = $1', [id]);
       await this.#append(tx, [audit]);
@@ -1103,7 +1104,7 @@ const sql = {
   // Serialised by the head lock, which commitFile holds: MAX + 1 cannot be taken twice.
   commit: `UPDATE files SET state = 'committed', ack = $3, finished_at = $4, lease_owner = NULL, lease_until_ms = NULL,
     commit_seq = (SELECT COALESCE(MAX(commit_seq), 0) + 1 FROM files) WHERE receipt_id = $1 AND lease_token = $2 AND state = 'processing'
-    RETURNING commit_seq`,
+    RETURNING commit_seq, kind`,
   deleteDuplicateAccounts: `DELETE FROM records WHERE receipt_id = $1 AND record_no IN (
     SELECT record_no FROM (SELECT record_no, ROW_NUMBER() OVER (PARTITION BY account_token ORDER BY record_no) AS nth
       FROM records WHERE receipt_id = $1 AND kind IN ('placement','recall')) AS d WHERE nth > 1)

@@ -10,7 +10,7 @@ import { recordCodes } from '../../errors/codes.js';
 import type { Clock } from '../../lib/clock.js';
 import type { FileState } from '../../pipeline/file-states.js';
 import { sqliteMigrations } from '../migrations/sqlite.js';
-import { holdsSourceLease, isClaimable, rateEventsPrunedPerTake, toOfficerSession, type OfficerSessionDbRow, releaseActions, subjectsOf, toAuditEntry, toDelivery, toFeedEvent, toFileRow, type AccountFactsDbRow, type AuditDbRow, type DeliveryDbRow, type FeedDbRow, type FileDbRow, type PendingRelease, type SourceLeaseDbRow } from '../rows.js';
+import { commitStepsFor, holdsSourceLease, isClaimable, rateEventsPrunedPerTake, toOfficerSession, type OfficerSessionDbRow, releaseActions, subjectsOf, toAuditEntry, toDelivery, toFeedEvent, toFileRow, type AccountFactsDbRow, type AuditDbRow, type DeliveryDbRow, type FeedDbRow, type FileDbRow, type PendingRelease, type SourceLeaseDbRow } from '../rows.js';
 import type { AccountFacts, AccountState, AuditFilter, Decided, OfficerStats, SubjectHoldings, FeedEvent, FileRow, Lease, NewFile, ReceiveResult, SftpDelivery, SourceLease, StagedFinding, StagedRecord, Store, StoredRecord, SubjectKeyConflict } from '../store.js';
 import type { OfficerSessionLimits, StoredOfficerSession } from '../store.js';
 
@@ -118,14 +118,15 @@ export class SqliteStore implements Store {
       if (this.#st.committedKeyConflict.get(lease.receiptId) !== undefined) return 'subject-key-conflict';
       const changed = this.#st.commit.run({ receipt_id: lease.receiptId, token: lease.token, ack, finished_at: finishedAt }).changes;
       if (changed !== 1) return 'lease-lost';
-      const { commit_seq: seq } = this.#st.commitSeqOf.get(lease.receiptId) as { commit_seq: number };
+      const { commit_seq: seq, kind } = this.#st.commitSeqOf.get(lease.receiptId) as { commit_seq: number; kind: RecordKind };
+      const steps = commitStepsFor(kind);
       // In token order, so that each page of the accounts and subjects indexes is written once per commit.
-      this.#st.upsertPlacedAccounts.run({ receipt_id: lease.receiptId, seq });
-      this.#st.markRecalledAccounts.run({ receipt_id: lease.receiptId, seq });
-      this.#st.insertAccountUpdates.run({ receipt_id: lease.receiptId, seq });
-      this.#st.insertSubjectEventsFromFile.run({ receipt_id: lease.receiptId, at: finishedAt });
+      if (steps.placeAccounts) this.#st.upsertPlacedAccounts.run({ receipt_id: lease.receiptId, seq });
+      if (steps.recallAccounts) this.#st.markRecalledAccounts.run({ receipt_id: lease.receiptId, seq });
+      if (steps.accountUpdates) this.#st.insertAccountUpdates.run({ receipt_id: lease.receiptId, seq });
+      if (steps.subjectEvents) this.#st.insertSubjectEventsFromFile.run({ receipt_id: lease.receiptId, at: finishedAt });
       this.#st.insertFeedEventsFromFile.run({ receipt_id: lease.receiptId, at: finishedAt });
-      this.#st.insertSubjectFeedEventsFromFile.run({ receipt_id: lease.receiptId, at: finishedAt });
+      if (steps.subjectFeedEvents) this.#st.insertSubjectFeedEventsFromFile.run({ receipt_id: lease.receiptId, at: finishedAt });
       this.#st.publishSubjectKeys.run({ receipt_id: lease.receiptId, at: finishedAt });
       this.#st.clearStagedKeys.run(lease.receiptId);
       this.#appendInTx([audit]);
@@ -729,7 +730,7 @@ function prepare(db: Database.Database) {
     deleteRecord: db.prepare('DELETE FROM records WHERE receipt_id = ? AND record_no = ?'),
     duplicateAccounts: db.prepare(`SELECT record_no FROM (SELECT record_no, ROW_NUMBER() OVER (PARTITION BY account_token ORDER BY record_no) AS nth
       FROM records WHERE receipt_id = ? AND kind IN ('placement','recall')) WHERE nth > 1 ORDER BY record_no`),
-    commitSeqOf: db.prepare('SELECT commit_seq FROM files WHERE receipt_id = ?'),
+    commitSeqOf: db.prepare('SELECT commit_seq, kind FROM files WHERE receipt_id = ?'),
     upsertPlacedAccounts: db.prepare(`INSERT INTO accounts (account_token, subject_token, status, delinquency_date, placement_receipt, placement_record, commit_seq, source)
       SELECT account_token, subject_token, 'placed', delinquency_date, receipt_id, record_no, @seq,
         (SELECT source FROM files WHERE receipt_id = @receipt_id)
