@@ -46,7 +46,6 @@ export function toAuditEntry(r: AuditDbRow): AuditEntry {
   return { seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown>, prevHash: r.prev_hash, hash: r.hash };
 }
 
-/** Audit actions that are reads of subject data by a recipient (the officer's access figures). */
 /**
  * Which of the commit's bulk statements a file of a kind needs. Every record of a file is of the
  * file's kind, and each statement scans all of the file's staged records whether or not any match:
@@ -64,6 +63,7 @@ export function commitStepsFor(kind: RecordKind): { placeAccounts: boolean; reca
   };
 }
 
+/** Audit actions that are reads of subject data by a recipient (the officer's access figures). */
 export const releaseActions: readonly string[] = ['release.account', 'release.feed', 'verify', 'reveal'];
 
 /** The subjects an entry concerns: release items' subjects, and the target of subject actions. */

@@ -83,9 +83,10 @@ export type ServerTimeouts = Pick<Config['storage'], 'statementTimeoutMs' | 'idl
 /**
  * The connection string and server settings of every connection: its schema on the search path
  * (unqualified table names resolve there only), and no statement running, nor transaction staying
- * idle, without bound (storage.statementTimeoutMs and storage.idleInTransactionTimeoutMs). Settings the URL gives in `?options=` are kept, joined with ours (ours
- * last: a later `-c` wins); left in the URL, pg would let them replace ours and silently drop the
- * search path, so the gateway's tables would land in another schema.
+ * idle, without bound (storage.statementTimeoutMs and storage.idleInTransactionTimeoutMs). Settings
+ * the URL gives in `?options=` are kept, joined with ours (ours last: a later `-c` wins); left in the
+ * URL, pg would let them replace ours and silently drop the search path, so the gateway's tables
+ * would land in another schema.
  */
 function connectionSettings(url: string, schema: string, o: ServerTimeouts): { connectionString: string; options: string } {
   const ours = `-c search_path=${schema} -c statement_timeout=${o.statementTimeoutMs} -c idle_in_transaction_session_timeout=${o.idleInTransactionTimeoutMs}`;

@@ -118,7 +118,7 @@ export class SqliteStore implements Store {
       if (this.#st.committedKeyConflict.get(lease.receiptId) !== undefined) return 'subject-key-conflict';
       const changed = this.#st.commit.run({ receipt_id: lease.receiptId, token: lease.token, ack, finished_at: finishedAt }).changes;
       if (changed !== 1) return 'lease-lost';
-      const { commit_seq: seq, kind } = this.#st.commitSeqOf.get(lease.receiptId) as { commit_seq: number; kind: RecordKind };
+      const { commit_seq: seq, kind } = this.#st.committedFile.get(lease.receiptId) as { commit_seq: number; kind: RecordKind };
       const steps = commitStepsFor(kind);
       // In token order, so that each page of the accounts and subjects indexes is written once per commit.
       if (steps.placeAccounts) this.#st.upsertPlacedAccounts.run({ receipt_id: lease.receiptId, seq });
@@ -730,7 +730,7 @@ function prepare(db: Database.Database) {
     deleteRecord: db.prepare('DELETE FROM records WHERE receipt_id = ? AND record_no = ?'),
     duplicateAccounts: db.prepare(`SELECT record_no FROM (SELECT record_no, ROW_NUMBER() OVER (PARTITION BY account_token ORDER BY record_no) AS nth
       FROM records WHERE receipt_id = ? AND kind IN ('placement','recall')) WHERE nth > 1 ORDER BY record_no`),
-    commitSeqOf: db.prepare('SELECT commit_seq, kind FROM files WHERE receipt_id = ?'),
+    committedFile: db.prepare('SELECT commit_seq, kind FROM files WHERE receipt_id = ?'),
     upsertPlacedAccounts: db.prepare(`INSERT INTO accounts (account_token, subject_token, status, delinquency_date, placement_receipt, placement_record, commit_seq, source)
       SELECT account_token, subject_token, 'placed', delinquency_date, receipt_id, record_no, @seq,
         (SELECT source FROM files WHERE receipt_id = @receipt_id)
