@@ -99,6 +99,7 @@ export interface Limits {
   readonly maxRecordBytes: number;
   readonly maxRecordsPerFile: number;
   readonly stagingBatchRecords: number;
+  readonly prepareOnWorker: boolean;
   readonly maxAckErrors: number;
   readonly recoveryIntervalMs: number;
   readonly leaseTtlMs: number;

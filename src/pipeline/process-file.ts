@@ -74,21 +74,23 @@ export async function processClaimed(deps: Deps, file: FileRow, lease: Lease, on
 
 /**
  * Spooled files from this size on are validated and tokenised on a worker thread (prepare-worker.ts),
- * about 15k records of a compressed placement file; smaller ones would spend more on starting the
- * thread than they gain.
+ * about 15k records of a compressed placement file, unless `limits.prepareOnWorker` is off; smaller
+ * ones would spend more on starting the thread than they gain.
  */
 const prepareOnWorkerFromBytes = 1 << 20;
 
 /** Reads the whole file into staging; returns what the open stage learned once integrity was proven. */
-async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTally, onProgress?: (p: Progress) => void): Promise<{ signerKeyId: string | null; plaintextBytes: number }> {
+async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTally, onProgress?: (p: Progress) => void): Promise<OpenedFacts> {
   const ctx = { source: file.source, kind: file.kind, lease, dropped: tally.droppedFields, today: deps.clock.now(), pendingKeys: new Map<string, KeyObject>() };
   const progress: Progress = { records: 0, plaintextBytes: 0 };
+  let preparedOnWorker = false;
   const stage = async (records: AsyncIterable<RawRecord[]>) => {
     const staged = (count: number) => {
       progress.records += count;
       onProgress?.(progress);
     };
-    const worker = file.sizeBytes >= prepareOnWorkerFromBytes ? new PrepareWorker(deps.keys, deps.policy) : null;
+    const worker = deps.config.limits.prepareOnWorker && file.sizeBytes >= prepareOnWorkerFromBytes ? new PrepareWorker(deps.keys, deps.policy) : null;
+    preparedOnWorker = worker !== null;
     // With the worker, batch N+1 is prepared there while this thread seals batch N and parses on, and
     // batch N-1 is written meanwhile: on PostgreSQL the write is the server's work, which then overlaps
     // this thread's (SQLite writes in this thread; there the overlap is with the worker only).
@@ -124,7 +126,7 @@ async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTal
       await worker?.close();
     }
   };
-  if (file.envelope === 'jose') return stageJoseFile(deps, file, lease, tally, stage);
+  if (file.envelope === 'jose') return { ...(await stageJoseFile(deps, file, lease, tally, stage)), preparedOnWorker };
 
   const source = deps.config.sources[file.source]!;
   const opened = await openPgpFile(file.spoolPath, {
@@ -152,7 +154,15 @@ async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTal
   if (fileProblem !== undefined) throw fileProblem;
   if (tally.totals.dataRows === 0) throw new GatewayError('FILE_NO_RECORDS');
   await rejectRepeatedAccounts(deps, lease);
-  return { signerKeyId, plaintextBytes: progress.plaintextBytes };
+  return { signerKeyId, plaintextBytes: progress.plaintextBytes, preparedOnWorker };
+}
+
+/** What staging learned of a file for its commit: who signed it, its size, and how it was prepared. */
+interface OpenedFacts {
+  signerKeyId: string | null;
+  plaintextBytes: number;
+  /** Validated and tokenised on the worker thread (`limits.prepareOnWorker`, files of 1 MiB and more). */
+  preparedOnWorker: boolean;
 }
 
 /**
@@ -180,7 +190,7 @@ async function stageJoseFile(deps: Deps, file: FileRow, lease: Lease, tally: Fil
 
 async function commit(
   deps: Deps, file: FileRow, lease: Lease, tally: FileTally, controlTotals: ControlTotalsReport,
-  opened: { signerKeyId: string | null; plaintextBytes: number }, log: Deps['log'],
+  opened: OpenedFacts, log: Deps['log'],
 ): Promise<Ack> {
   const limit = deps.config.limits.maxAckErrors;
   const counts = await deps.store.findingCounts(file.receiptId);
@@ -207,7 +217,7 @@ async function commit(
     outcome = await deps.store.commitFile(lease, JSON.stringify(ack), deps.clock.now().toISOString(), audit);
   }
   if (outcome !== 'committed') throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: file.receiptId, outcome });
-  log.info({ recordCount: ack.counts.records, accepted: ack.counts.accepted, rejected: ack.counts.rejected }, 'file committed');
+  log.info({ recordCount: ack.counts.records, accepted: ack.counts.accepted, rejected: ack.counts.rejected, preparedOnWorker: opened.preparedOnWorker }, 'file committed');
   return ack;
 }
 
