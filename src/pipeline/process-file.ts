@@ -74,8 +74,9 @@ export async function processClaimed(deps: Deps, file: FileRow, lease: Lease, on
 
 /**
  * Spooled files from this size on are validated and tokenised on a worker thread (prepare-worker.ts),
- * about 15k records of a compressed placement file, unless `limits.prepareOnWorker` is off; smaller
- * ones would spend more on starting the thread than they gain.
+ * about 15k records of a compressed placement file, when `limits.prepareOnWorker` is on (it is off by
+ * default: see its description in the config schema); smaller ones would spend more on starting the
+ * thread than they gain.
  */
 const prepareOnWorkerFromBytes = 1 << 20;
 

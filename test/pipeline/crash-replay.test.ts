@@ -10,7 +10,7 @@ import { Gpg } from '../helpers/gpg.js';
 import { makeWorkspace } from '../helpers/workspace.js';
 
 describe('a crash mid-file', () => {
-  it('SIGKILLed while staging, then run again (without the worker thread), converges on exactly one committed copy of each record', async () => {
+  it('SIGKILLed while staging, then run again (on the worker thread), converges on exactly one committed copy of each record', async () => {
     const ws = makeWorkspace();
     const gpg = await Gpg.create();
     const records = 60_000;
@@ -48,13 +48,13 @@ describe('a crash mid-file', () => {
     expect((db.prepare(`SELECT state FROM files`).all() as Array<{ state: string }>).map((r) => r.state)).toEqual(['processing']);
     db.close();
 
-    // The replay prepares on the main thread (limits.prepareOnWorker off): a file staged partly one way
-    // and replayed the other must end the same, and the switch must be obeyed.
-    const second = await runVeilgate([...args, '--log-level', 'info'], { env: { VEILGATE_LIMITS__PREPARE_ON_WORKER: 'false' } });
+    // The replay prepares on the worker thread (limits.prepareOnWorker on; the first run had it off): a
+    // file staged partly one way and replayed the other must end the same, and the switch must be obeyed.
+    const second = await runVeilgate([...args, '--log-level', 'info'], { env: { VEILGATE_LIMITS__PREPARE_ON_WORKER: 'true' } });
     expect(second.status).toBe(0);
     const committedLog = second.stderr.split('\n').filter((l) => l.includes('"file committed"'));
     expect(committedLog).toHaveLength(1);
-    expect(JSON.parse(committedLog[0]!)).toMatchObject({ preparedOnWorker: false, recordCount: records });
+    expect(JSON.parse(committedLog[0]!)).toMatchObject({ preparedOnWorker: true, recordCount: records });
     const ack = JSON.parse(second.stdout) as { status: string; counts: { accepted: number } };
     expect(ack).toMatchObject({ status: 'committed', counts: { records, accepted: records } });
 
