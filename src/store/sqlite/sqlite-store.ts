@@ -116,9 +116,9 @@ export class SqliteStore implements Store {
     return this.#db.transaction((): 'committed' | 'lease-lost' | 'subject-key-conflict' => {
       // Checked inside the write transaction: no other commit can slip in between check and insert.
       if (this.#st.committedKeyConflict.get(lease.receiptId) !== undefined) return 'subject-key-conflict';
-      const changed = this.#st.commit.run({ receipt_id: lease.receiptId, token: lease.token, ack, finished_at: finishedAt }).changes;
-      if (changed !== 1) return 'lease-lost';
-      const { commit_seq: seq, kind } = this.#st.committedFile.get(lease.receiptId) as { commit_seq: number; kind: RecordKind };
+      const committed = this.#st.commit.get({ receipt_id: lease.receiptId, token: lease.token, ack, finished_at: finishedAt }) as { commit_seq: number; kind: RecordKind } | undefined;
+      if (committed === undefined) return 'lease-lost';
+      const { commit_seq: seq, kind } = committed;
       const steps = commitStepsFor(kind);
       // In token order, so that each page of the accounts and subjects indexes is written once per commit.
       if (steps.placeAccounts) this.#st.upsertPlacedAccounts.run({ receipt_id: lease.receiptId, seq });
@@ -717,7 +717,8 @@ function prepare(db: Database.Database) {
     claim: db.prepare(`UPDATE files SET state = 'processing', lease_owner = @owner, lease_token = @token, lease_until_ms = @until, attempts = attempts + 1 WHERE receipt_id = @receipt_id`),
     renew: db.prepare(`UPDATE files SET lease_until_ms = @until WHERE receipt_id = @receipt_id AND lease_token = @token AND state = 'processing'`),
     commit: db.prepare(`UPDATE files SET state = 'committed', ack = @ack, finished_at = @finished_at, lease_owner = NULL, lease_until_ms = NULL,
-      commit_seq = (SELECT COALESCE(MAX(commit_seq), 0) + 1 FROM files) WHERE receipt_id = @receipt_id AND lease_token = @token AND state = 'processing'`),
+      commit_seq = (SELECT COALESCE(MAX(commit_seq), 0) + 1 FROM files) WHERE receipt_id = @receipt_id AND lease_token = @token AND state = 'processing'
+      RETURNING commit_seq, kind`),
     reject: db.prepare(`UPDATE files SET state = 'rejected', ack = @ack, finished_at = @finished_at, file_error = @file_error, lease_owner = NULL, lease_until_ms = NULL
       WHERE receipt_id = @receipt_id AND lease_token = @token AND state = 'processing'`),
     unfinished: db.prepare(`SELECT * FROM files WHERE state IN ('received','processing') ORDER BY received_at`),
@@ -730,7 +731,6 @@ function prepare(db: Database.Database) {
     deleteRecord: db.prepare('DELETE FROM records WHERE receipt_id = ? AND record_no = ?'),
     duplicateAccounts: db.prepare(`SELECT record_no FROM (SELECT record_no, ROW_NUMBER() OVER (PARTITION BY account_token ORDER BY record_no) AS nth
       FROM records WHERE receipt_id = ? AND kind IN ('placement','recall')) WHERE nth > 1 ORDER BY record_no`),
-    committedFile: db.prepare('SELECT commit_seq, kind FROM files WHERE receipt_id = ?'),
     upsertPlacedAccounts: db.prepare(`INSERT INTO accounts (account_token, subject_token, status, delinquency_date, placement_receipt, placement_record, commit_seq, source)
       SELECT account_token, subject_token, 'placed', delinquency_date, receipt_id, record_no, @seq,
         (SELECT source FROM files WHERE receipt_id = @receipt_id)
