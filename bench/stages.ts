@@ -26,6 +26,7 @@ import { placementCsv } from '../src/demo/sample-placements.js';
 import { newFileTally, readRecords, type RawRecord } from '../src/parse/read-records.js';
 import { prepareBatch } from '../src/pipeline/prepare-batch.js';
 import { sealBatch, settleSubjectKeys, writeBatch, type BatchContext } from '../src/pipeline/process-batch.js';
+import { batches } from '../src/pipeline/process-file.js';
 import { recordSchemas } from '../src/validate/schemas.js';
 import { Tokeniser } from '../src/tokenise/tokens.js';
 import type { TokenDomain } from '../src/tokenise/tokens.js';
@@ -69,15 +70,13 @@ const chunks = [...placementCsv(records, { seed: 1, trailer: true })].map((chunk
 async function* plaintext(): AsyncGenerator<Uint8Array> {
   yield* chunks;
 }
-const rawBatches = readRecords(plaintext(), { format: source.format, kind: 'placement', mapping: source.mapping, knownFields: recordSchemas().knownFields.placement, limits: config.limits }, tally);
+const rawBatches = batches(readRecords(plaintext(), { format: source.format, kind: 'placement', mapping: source.mapping, knownFields: recordSchemas().knownFields.placement, limits: config.limits }, tally), config.limits.stagingBatchRecords);
 
 const spent = { parse: 0, prepare: 0, seal: 0, write: 0, commit: 0 };
 let keysMade = 0;
 const clock = () => process.hrtime.bigint();
 const lap = (from: bigint) => Number(clock() - from) / 1e9;
 
-let pending: RawRecord[] = [];
-const size = config.limits.stagingBatchRecords;
 const stageBatch = async (batch: RawRecord[]) => {
   let t = clock();
   const prepared = prepareBatch(batch, ctx, { policy: deps.policy, tokeniser });
@@ -95,13 +94,8 @@ for (;;) {
   const next = await rawBatches.next();
   spent.parse += lap(t);
   if (next.done === true) break;
-  pending.push(...next.value);
-  while (pending.length >= size) {
-    await stageBatch(pending.slice(0, size));
-    pending = pending.slice(size);
-  }
+  await stageBatch(next.value);
 }
-if (pending.length > 0) await stageBatch(pending);
 
 const t = clock();
 await settleSubjectKeys(deps, lease);

@@ -84,14 +84,13 @@ const prepareOnWorkerFromBytes = 1 << 20;
 async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTally, onProgress?: (p: Progress) => void): Promise<OpenedFacts> {
   const ctx = { source: file.source, kind: file.kind, lease, dropped: tally.droppedFields, today: deps.clock.now(), pendingKeys: new Map<string, KeyObject>() };
   const progress: Progress = { records: 0, plaintextBytes: 0 };
-  let preparedOnWorker = false;
+  const preparedOnWorker = deps.config.limits.prepareOnWorker && file.sizeBytes >= prepareOnWorkerFromBytes;
   const stage = async (records: AsyncIterable<RawRecord[]>) => {
     const staged = (count: number) => {
       progress.records += count;
       onProgress?.(progress);
     };
-    const worker = deps.config.limits.prepareOnWorker && file.sizeBytes >= prepareOnWorkerFromBytes ? new PrepareWorker(deps.keys, deps.policy) : null;
-    preparedOnWorker = worker !== null;
+    const worker = preparedOnWorker ? new PrepareWorker(deps.keys, deps.policy) : null;
     // With the worker, batch N+1 is prepared there while this thread seals batch N and parses on, and
     // batch N-1 is written meanwhile: on PostgreSQL the write is the server's work, which then overlaps
     // this thread's (SQLite writes in this thread; there the overlap is with the worker only).
@@ -235,7 +234,8 @@ async function reject(deps: Deps, file: FileRow, lease: Lease, error: GatewayErr
   return ack;
 }
 
-async function* batches<T>(source: AsyncIterable<T[]>, size: number): AsyncGenerator<T[]> {
+/** Regroups the parser's chunk-sized arrays into staging batches of `size` (the last may be smaller). */
+export async function* batches<T>(source: AsyncIterable<T[]>, size: number): AsyncGenerator<T[]> {
   let pending: T[] = [];
   for await (const items of source) {
     for (const item of items) pending.push(item);
