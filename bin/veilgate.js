@@ -5,6 +5,7 @@
 // MALLOC_ARENA_MAX: glibc gives each thread (the prepare worker, V8's GC helpers) malloc arenas of its
 // own, which hold on to memory: two are enough (1M records: peak RSS 209 MiB with one or two, 222 without).
 // The young generation: its semi-spaces are most of what the heap adds to RSS. At 4 MiB (the default
-// here is larger) a 1M-record ingest peaks at 185 MiB instead of 211, for 9 % more time (more frequent
-// scavenges); 16 MiB is 12 % faster than the default but peaks at 240 MiB.
+// here is larger) a 1M-record ingest with the worker thread peaked at 185 MiB instead of 211, for 9 %
+// more time (more frequent scavenges); 16 MiB was 12 % faster than the default but peaked at 240 MiB.
+// On one thread (limits.prepareOnWorker off, the default) the same file peaks at about 150 MiB.
 import '../dist/cli/main.js';

@@ -10,8 +10,8 @@ const stateFields = new Set(subjectStateFields);
  * the commit of a large file).
  *
  * The subject's state: a placement reports the subject as the creditor knows it, so only values
- * other than a subject's defaults (no restriction, consent unknown) become events (its silent 'N' must not lift a cease
- * reported elsewhere); an update sets exactly what it says, lifting included.
+ * other than a subject's defaults (no restriction, consent unknown) become events (its silent 'N'
+ * must not lift a cease reported elsewhere); an update sets exactly what it says, lifting included.
  */
 export function recordFacts(kind: RecordKind, kept: Readonly<Record<string, string>>): RecordFacts {
   let state: Record<string, string> | null = null;
