@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import type { RecordKind } from '../config/types.js';
 import type { Deps } from '../deps.js';
 import { rejection } from '../errors/gateway-error.js';
@@ -11,7 +10,7 @@ export interface BatchContext extends PrepareContext {
   /** Field → records it was dropped from; grows as batches pass. */
   dropped: Map<string, number>;
   /** Data keys made for this file's new subjects (bounded; see Vault.dataKeys). */
-  pendingKeys: Map<string, KeyObject>;
+  pendingKeys: Map<string, Buffer>;
 }
 
 /**

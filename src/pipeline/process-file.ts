@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Deps } from '../deps.js';
@@ -82,7 +81,7 @@ const prepareOnWorkerFromBytes = 1 << 20;
 
 /** Reads the whole file into staging; returns what the open stage learned once integrity was proven. */
 async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTally, onProgress?: (p: Progress) => void): Promise<OpenedFacts> {
-  const ctx = { source: file.source, kind: file.kind, lease, dropped: tally.droppedFields, today: deps.clock.now(), pendingKeys: new Map<string, KeyObject>() };
+  const ctx = { source: file.source, kind: file.kind, lease, dropped: tally.droppedFields, today: deps.clock.now(), pendingKeys: new Map<string, Buffer>() };
   const progress: Progress = { records: 0, plaintextBytes: 0 };
   const preparedOnWorker = deps.config.limits.prepareOnWorker && file.sizeBytes >= prepareOnWorkerFromBytes;
   const stage = async (records: AsyncIterable<RawRecord[]>) => {

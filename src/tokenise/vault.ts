@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import nativeCrypto from '@veilgate/native-crypto';
 import { RandomPool } from '../lib/random-pool.js';
 import type { KeyRing } from '../keys/keyring.js';
 
@@ -8,9 +9,12 @@ export interface SubjectKeyStore {
   getSubjectKeys(subjectTokens: readonly string[]): Promise<Map<string, Buffer>>;
 }
 
-/** The data keys a batch of one file needs: found (committed) or made for this file (to be staged with it). */
+/**
+ * The data keys a batch of one file needs: found (committed) or made for this file (to be staged with
+ * it). Raw 32-byte keys: sealing runs on the native addon, which takes the key's bytes.
+ */
 export interface FileDataKeys {
-  keys: Map<string, KeyObject>;
+  keys: Map<string, Buffer>;
   /** Subject token → wrapped key, made for subjects that had none: stage them with the records. */
   created: Map<string, Buffer>;
 }
@@ -25,12 +29,18 @@ const tagBytes = 16;
  * wrapped by a versioned key-encryption key (KEK); vaulted values are AES-256-GCM under the DEK with
  * the subject token as associated data, so a ciphertext cannot be moved to another subject.
  * Erasing a subject is deleting its wrapped DEK (crypto-shredding).
+ *
+ * Sealing and wrapping, once or twice per ingested record, run on the native addon (1.7 µs against
+ * 4.4 µs with createCipheriv here); opening, on reads, stays on node:crypto, so every read of a
+ * sealed value also checks that the two agree.
  */
 export class Vault {
-  readonly #cache = new Map<string, KeyObject>();
+  readonly #cache = new Map<string, Buffer>();
   readonly #readCache = new Map<string, { wrapped: Buffer; dek: KeyObject }>();
   readonly #random = new RandomPool();
   readonly #keks: ReadonlyMap<number, KeyObject>;
+  /** Each KEK version's number as the 2-byte header its wraps start with (and authenticate). */
+  readonly #wrapHeaders: ReadonlyMap<number, Buffer>;
 
   constructor(
     private readonly keys: Pick<KeyRing, 'vaultKeys' | 'currentVault'>,
@@ -40,6 +50,7 @@ export class Vault {
   ) {
     // KeyObjects: OpenSSL 3 imports a raw key on every createCipheriv otherwise (16 µs → 6 µs per seal here).
     this.#keks = new Map([...keys.vaultKeys].map(([version, key]) => [version, createSecretKey(key)]));
+    this.#wrapHeaders = new Map([...keys.vaultKeys.keys()].map((version) => [version, wrapHeader(version)]));
   }
 
   /**
@@ -48,8 +59,8 @@ export class Vault {
    * @param pending this file's keys so far (bounded by `cacheEntries`; a subject met again after its
    *   key was evicted gets a second key, which the commit reconciles).
    */
-  async dataKeys(subjectTokens: Iterable<string>, pending: Map<string, KeyObject>): Promise<FileDataKeys> {
-    const keys = new Map<string, KeyObject>();
+  async dataKeys(subjectTokens: Iterable<string>, pending: Map<string, Buffer>): Promise<FileDataKeys> {
+    const keys = new Map<string, Buffer>();
     const created = new Map<string, Buffer>();
     const missing: string[] = [];
     for (const token of new Set(subjectTokens)) {
@@ -62,14 +73,13 @@ export class Vault {
     for (const token of missing) {
       const wrapped = found.get(token);
       if (wrapped !== undefined) {
-        const dek = this.unwrapKey(wrapped);
+        const dek = this.unwrap(wrapped);
         this.#remember(this.#cache, token, dek);
         keys.set(token, dek);
         continue;
       }
-      const raw = this.#random.take(32);
-      const dek = createSecretKey(raw);
-      created.set(token, this.wrap(raw));
+      const dek = this.#random.take(32);
+      created.set(token, this.wrap(dek));
       this.#remember(pending, token, dek);
       keys.set(token, dek);
     }
@@ -82,24 +92,20 @@ export class Vault {
   }
 
   sealWithWrapped(wrapped: Buffer, subjectToken: string, values: Readonly<Record<string, string>>): Buffer {
-    return this.seal(this.unwrapKey(wrapped), subjectToken, values);
+    return this.seal(this.unwrap(wrapped), subjectToken, values);
   }
 
-  seal(dek: KeyObject, subjectToken: string, values: Readonly<Record<string, string>>): Buffer {
+  /** Format 1 ‖ IV ‖ tag ‖ AES-256-GCM(DEK, values as JSON), the subject token as associated data. */
+  seal(dek: Buffer, subjectToken: string, values: Readonly<Record<string, string>>): Buffer {
     return this.sealJson(dek, subjectToken, JSON.stringify(values));
   }
 
-  /** seal() of values already serialised (the ingest's worker thread does that part). */
-  sealJson(dek: KeyObject, subjectToken: string, json: string): Buffer {
-    const iv = this.#random.take(ivBytes);
-    const cipher = createCipheriv('aes-256-gcm', dek, iv).setAAD(Buffer.from(subjectToken));
-    // One copy into the sealed form (GCM's final() adds no bytes, only the tag).
-    const body = cipher.update(json, 'utf8');
-    const rest = cipher.final();
-    return Buffer.concat([sealHeader, iv, cipher.getAuthTag(), body, rest]);
+  /** seal() of values already serialised (prepare does that part, possibly on the worker thread). */
+  sealJson(dek: Buffer, subjectToken: string, json: string): Buffer {
+    return nativeCrypto.sealGcm(dek, this.#random.take(ivBytes), subjectToken, json, sealHeader);
   }
 
-  open(dek: KeyObject, subjectToken: string, sealed: Buffer): Record<string, string> {
+  open(dek: KeyObject | Buffer, subjectToken: string, sealed: Buffer): Record<string, string> {
     if (sealed[0] !== sealFormat) throw new Error('unknown vault format');
     const iv = sealed.subarray(1, 1 + ivBytes);
     const tag = sealed.subarray(1 + ivBytes, 1 + ivBytes + tagBytes);
@@ -110,14 +116,9 @@ export class Vault {
 
   /** KEK version (2 bytes) ‖ IV ‖ tag ‖ AES-256-GCM(DEK). The version lets old wraps open after a rotation. */
   wrap(dek: Buffer): Buffer {
-    const { version } = this.keys.currentVault;
-    const key = this.#keks.get(version)!;
-    const iv = this.#random.take(ivBytes);
-    const header = Buffer.alloc(2);
-    header.writeUInt16BE(version);
-    const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(header);
-    const body = Buffer.concat([cipher.update(dek), cipher.final()]);
-    return Buffer.concat([header, iv, cipher.getAuthTag(), body]);
+    const { version, key } = this.keys.currentVault;
+    const header = this.#wrapHeaders.get(version)!;
+    return nativeCrypto.sealGcm(key, this.#random.take(ivBytes), header, dek, header);
   }
 
   unwrap(wrapped: Buffer): Buffer {
@@ -147,8 +148,14 @@ export class Vault {
     return createSecretKey(this.unwrap(wrapped));
   }
 
-  #remember(map: Map<string, KeyObject>, token: string, dek: KeyObject): void {
+  #remember(map: Map<string, Buffer>, token: string, dek: Buffer): void {
     if (map.size >= this.cacheEntries) map.delete(map.keys().next().value!);
     map.set(token, dek);
   }
+}
+
+function wrapHeader(version: number): Buffer {
+  const header = Buffer.alloc(2);
+  header.writeUInt16BE(version);
+  return header;
 }

@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,7 +46,7 @@ describe('subject data keys staged with their file', () => {
     const a = await receiveDelivery(gw.deps, { source: 'demo-bank', kind: 'placement', channel: 'cli', fileName: 'race-a', bytes: createReadStream(join(gw.ws.dir, 'race-a.gpg')) });
     const lease = (await gw.deps.store.claimFile(a.receiptId, gw.deps.workerId, Date.now(), 60_000, ownerIsDead))!;
     await processBatch(gw.deps, [{ recordNo: 1, fields: { ...placementRow('RACE-A', person) } }], {
-      source: 'demo-bank', kind: 'placement', lease, dropped: new Map(), today: new Date(), pendingKeys: new Map<string, KeyObject>(),
+      source: 'demo-bank', kind: 'placement', lease, dropped: new Map(), today: new Date(), pendingKeys: new Map<string, Buffer>(),
     });
     // File B, for the same person, is processed and committed meanwhile.
     const b = await gw.sendCsv('race-b', [placementRow('RACE-B', person)]);
