@@ -64,7 +64,7 @@ export function prepareBatch(batch: readonly RawRecord[], ctx: PrepareContext, d
     }
     const m = minimise(result.record, deps.policy, dropped);
     const tokens: Record<string, string> = {};
-    for (const [field, value] of Object.entries(m.tokenise)) tokens[`${field}_token`] = deps.tokeniser.internal(field as TokenDomain, tokenValue(field, value, m));
+    for (const field in m.tokenise) tokens[`${field}_token`] = deps.tokeniser.internal(field as TokenDomain, tokenValue(field, m.tokenise[field]!, m));
     let placementSubject: string | null = null;
     if (ctx.kind === 'placement') {
       const subject = subjectOf(m, tokens.national_id_token);
