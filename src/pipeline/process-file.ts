@@ -59,7 +59,8 @@ export async function processClaimed(deps: Deps, file: FileRow, lease: Lease, on
   const tally = newFileTally();
   inFlight.add(file.receiptId);
   try {
-    const opened = await stageFile(deps, file, lease, tally, onProgress);
+    const stagingStarted = performance.now();
+    const opened = { ...await stageFile(deps, file, lease, tally, onProgress), stagingMs: Math.round(performance.now() - stagingStarted) };
     const controlTotals = checkControlTotals(tally.totals, { requireTrailer: deps.config.sources[file.source]!.requireTrailer, sumsBalance: file.kind !== 'recall' });
     return await commit(deps, file, lease, tally, controlTotals, opened, log);
   } catch (e) {
@@ -189,7 +190,8 @@ async function stageJoseFile(deps: Deps, file: FileRow, lease: Lease, tally: Fil
 
 async function commit(
   deps: Deps, file: FileRow, lease: Lease, tally: FileTally, controlTotals: ControlTotalsReport,
-  opened: OpenedFacts, log: Deps['log'],
+  /** stagingMs: decrypting, parsing, preparing, sealing and writing, until the file's integrity was proven. */
+  opened: OpenedFacts & { stagingMs: number }, log: Deps['log'],
 ): Promise<Ack> {
   const limit = deps.config.limits.maxAckErrors;
   const counts = await deps.store.findingCounts(file.receiptId);
@@ -210,13 +212,19 @@ async function commit(
   };
   // A file that met a subject another file was committing at the same time settles its keys and tries
   // again; each round only follows another commit, so this ends.
+  const commitStarted = performance.now();
   let outcome: Awaited<ReturnType<Deps['store']['commitFile']>> = 'subject-key-conflict';
   for (let round = 0; outcome === 'subject-key-conflict' && round < 10; round++) {
     await settleSubjectKeys(deps, lease);
     outcome = await deps.store.commitFile(lease, JSON.stringify(ack), deps.clock.now().toISOString(), audit);
   }
   if (outcome !== 'committed') throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: file.receiptId, outcome });
-  log.info({ recordCount: ack.counts.records, accepted: ack.counts.accepted, rejected: ack.counts.rejected, preparedOnWorker: opened.preparedOnWorker }, 'file committed');
+  // The two durations say where a slow file's time went: staging grows with the file, the commit with
+  // the file and with the accounts and subjects already stored.
+  log.info({
+    recordCount: ack.counts.records, accepted: ack.counts.accepted, rejected: ack.counts.rejected, preparedOnWorker: opened.preparedOnWorker,
+    stagingMs: opened.stagingMs, commitMs: Math.round(performance.now() - commitStarted),
+  }, 'file committed');
   return ack;
 }
 

@@ -54,7 +54,11 @@ describe('a crash mid-file', () => {
     expect(second.status).toBe(0);
     const committedLog = second.stderr.split('\n').filter((l) => l.includes('"file committed"'));
     expect(committedLog).toHaveLength(1);
-    expect(JSON.parse(committedLog[0]!)).toMatchObject({ preparedOnWorker: true, recordCount: records });
+    const committed = JSON.parse(committedLog[0]!) as { preparedOnWorker: boolean; recordCount: number; stagingMs: number; commitMs: number };
+    expect(committed).toMatchObject({ preparedOnWorker: true, recordCount: records });
+    // Operators read where the time went: the replay staged every record again, then committed them.
+    expect(committed.stagingMs).toBeGreaterThan(0);
+    expect(committed.commitMs).toBeGreaterThanOrEqual(0);
     const ack = JSON.parse(second.stdout) as { status: string; counts: { accepted: number } };
     expect(ack).toMatchObject({ status: 'committed', counts: { records, accepted: records } });
 
