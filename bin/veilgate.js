@@ -7,5 +7,5 @@
 // The young generation: its semi-spaces are most of what the heap adds to RSS. At 4 MiB (the default
 // here is larger) a 1M-record ingest with the worker thread peaked at 185 MiB instead of 211, for 9 %
 // more time (more frequent scavenges); 16 MiB was 12 % faster than the default but peaked at 240 MiB.
-// On one thread (limits.prepareOnWorker off, the default) the same file peaks at about 150 MiB.
+// On one thread (limits.prepareOnWorker off, the default) the same file peaks at 141-149 MiB, a 4M-record one at 170.
 import '../dist/cli/main.js';
