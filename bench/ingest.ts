@@ -7,7 +7,8 @@
  *   (b) `veilgate ingest` of it (the built CLI, a fresh data dir),
  * and prints records/s, MiB/s of plaintext, the ratio to gpg and peak RSS (GNU time's %M), and the
  * CPU the ingest used (user + system, all threads): per record, and as cores kept busy. On a machine
- * whose cores are all busy, CPU per record is what bounds records/s, whatever the threads do.
+ * whose cores are all busy, CPU per record is what bounds records/s, whatever the threads do. It also
+ * splits the ingest's time into staging and commit, from its own "file committed" log line.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -46,7 +47,7 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process
 const base = timed('gpg', ['--homedir', home, '--batch', '--quiet', '--trust-model', 'always', '--decrypt', '--output', '/dev/null', encrypted]);
 const dataDir = join(work, 'data');
 // The entry itself (not `node entry`), so that its shebang's flags apply as they do for `npx veilgate`.
-const gateway = timed(join(root, 'bin', 'veilgate.js'), ['ingest', '--source', 'demo-bank', '--kind', 'placement', '--data-dir', dataDir, encrypted]);
+const gateway = timed(join(root, 'bin', 'veilgate.js'), ['ingest', '--source', 'demo-bank', '--kind', 'placement', '--data-dir', dataDir, '--log-level', 'info', encrypted]);
 if (gateway.status !== 0) {
   console.error(gateway.stderr);
   throw new Error(`veilgate ingest exited ${gateway.status}`);
@@ -59,6 +60,11 @@ const row = (name: string, r: Timed) =>
 console.log(row('gpg --decrypt', base));
 console.log(row('veilgate ingest', gateway));
 console.log(`ratio veilgate/gpg time: ${(gateway.seconds / base.seconds).toFixed(2)}x`);
+const committed = gateway.stderr.split('\n').find((line) => line.includes('"file committed"'));
+if (committed !== undefined) {
+  const { stagingMs, commitMs } = JSON.parse(committed) as { stagingMs: number; commitMs: number };
+  console.log(`of which staging (decrypt, parse, prepare, seal, write) ${(stagingMs / 1000).toFixed(2)} s, commit ${(commitMs / 1000).toFixed(2)} s`);
+}
 writeFileSync(join(work, 'result.json'), JSON.stringify({ records, plainBytes, gpg: base, veilgate: gateway }));
 if (values.keep) console.log(`kept ${work}`);
 else rmSync(work, { recursive: true, force: true });
