@@ -197,6 +197,17 @@ describe('deploy/Dockerfile', () => {
     expect(runtimeOps('COPY').filter((c) => c.includes('node_modules'))).toEqual([`--from=${prod!.stage} /app/node_modules ./node_modules`]);
   });
 
+  it('builds the native crypto addon where the production dependencies are installed, and takes it into the runtime', () => {
+    // node_modules/@veilgate/native-crypto is a link to native/: without the folder the gateway cannot start.
+    const prod = stages.find((st) => st.instructions.some((i) => i.op === 'RUN' && i.args.includes('npm ci --omit=dev')))!;
+    const ops = prod.instructions.map((i) => `${i.op} ${i.args}`);
+    const copiedAt = ops.findIndex((o) => /^COPY native \.\/native$/.test(o));
+    expect(copiedAt).toBeGreaterThanOrEqual(0);
+    expect(copiedAt).toBeLessThan(ops.findIndex((o) => o.includes('npm ci --omit=dev')));
+    expect(runtimeOps('COPY')).toContain(`--from=${prod.name} /app/native ./native`);
+    expect(read('deploy', 'Dockerfile.dockerignore').split('\n')).toContain('native/build');
+  });
+
   it('copies dist/, bin/, schemas/, docs/openapi.json and assets/ into the runtime, and no keys, config or gnupg', () => {
     const copies = runtimeOps('COPY').join('\n');
     for (const part of ['/dist', 'bin', 'schemas', 'docs/openapi.json', 'assets']) expect(copies).toContain(part);
