@@ -39,8 +39,8 @@ export class Vault {
   readonly #readCache = new Map<string, { wrapped: Buffer; dek: KeyObject }>();
   readonly #random = new RandomPool();
   readonly #keks: ReadonlyMap<number, KeyObject>;
-  /** Each KEK version's number as the 2-byte header its wraps start with (and authenticate). */
-  readonly #wrapHeaders: ReadonlyMap<number, Buffer>;
+  /** The current KEK's version as the 2-byte header its wraps start with (and authenticate). */
+  readonly #wrapHeader: Buffer;
 
   constructor(
     private readonly keys: Pick<KeyRing, 'vaultKeys' | 'currentVault'>,
@@ -51,7 +51,8 @@ export class Vault {
     // KeyObjects for unwrapping (node:crypto): OpenSSL 3 imports a raw key on every call otherwise (16 → 6 µs
     // here). Wrapping takes the raw current key, as the addon does.
     this.#keks = new Map([...keys.vaultKeys].map(([version, key]) => [version, createSecretKey(key)]));
-    this.#wrapHeaders = new Map([...keys.vaultKeys.keys()].map((version) => [version, wrapHeader(version)]));
+    this.#wrapHeader = Buffer.alloc(2);
+    this.#wrapHeader.writeUInt16BE(keys.currentVault.version);
   }
 
   /**
@@ -117,9 +118,7 @@ export class Vault {
 
   /** KEK version (2 bytes) ‖ IV ‖ tag ‖ AES-256-GCM(DEK). The version lets old wraps open after a rotation. */
   wrap(dek: Buffer): Buffer {
-    const { version, key } = this.keys.currentVault;
-    const header = this.#wrapHeaders.get(version)!;
-    return nativeCrypto.sealGcm(key, this.#random.take(ivBytes), header, dek, header);
+    return nativeCrypto.sealGcm(this.keys.currentVault.key, this.#random.take(ivBytes), this.#wrapHeader, dek, this.#wrapHeader);
   }
 
   unwrap(wrapped: Buffer): Buffer {
@@ -153,10 +152,4 @@ export class Vault {
     if (map.size >= this.cacheEntries) map.delete(map.keys().next().value!);
     map.set(token, dek);
   }
-}
-
-function wrapHeader(version: number): Buffer {
-  const header = Buffer.alloc(2);
-  header.writeUInt16BE(version);
-  return header;
 }
