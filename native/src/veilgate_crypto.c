@@ -17,6 +17,12 @@
 #define THROW_UNLESS(cond, msg) \
   do { if (!(cond)) { napi_throw_error(env, "ERR_VEILGATE_CRYPTO", (msg)); return NULL; } } while (0)
 #define NAPI_OK(call) THROW_UNLESS((call) == napi_ok, #call " failed")
+/* Declares argv[n] with the call's arguments; throws `usage` unless exactly n came. */
+#define TAKE_ARGS(n, usage)                                            \
+  size_t argc = (n);                                                   \
+  napi_value argv[n];                                                  \
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));       \
+  THROW_UNLESS(argc == (n), usage)
 
 /* ---- bytes in: a Buffer as it is, a string encoded as UTF-8 into a wiped scratch area ------------ */
 
@@ -86,12 +92,9 @@ static void hmac_key_free(napi_env env, void *data, void *hint) {
 }
 
 static napi_value hmac_key_new(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  TAKE_ARGS(1, "hmacKey(key) takes one Buffer");
   void *key;
   size_t key_length;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  THROW_UNLESS(argc == 1, "hmacKey(key) takes one Buffer");
   NAPI_OK(napi_get_buffer_info(env, argv[0], &key, &key_length));
   THROW_UNLESS(key_length <= SHA256_CBLOCK, "an HMAC key longer than a SHA-256 block must be hashed first");
 
@@ -123,11 +126,8 @@ static const char base64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 
 /* token(key, prefix, text): prefix ‖ base64url(HMAC-SHA-256(key, text)[0..16)), 22 characters. */
 static napi_value token(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  TAKE_ARGS(3, "token(key, prefix, text) takes three arguments");
   hmac_key *k;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  THROW_UNLESS(argc == 3, "token(key, prefix, text) takes three arguments");
   NAPI_OK(napi_get_value_external(env, argv[0], (void **)&k));
 
   char out[64];
@@ -185,11 +185,8 @@ enum { key_bytes = 32, iv_bytes = 12, tag_bytes = 16 };
 
 /* sealGcm(key, iv, aad, plaintext, header): header ‖ iv ‖ tag ‖ AES-256-GCM(key, iv, aad, plaintext). */
 static napi_value seal_gcm(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  TAKE_ARGS(5, "sealGcm(key, iv, aad, plaintext, header) takes five arguments");
   gcm_state *state;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  THROW_UNLESS(argc == 5, "sealGcm(key, iv, aad, plaintext, header) takes five arguments");
   NAPI_OK(napi_get_instance_data(env, (void **)&state));
 
   void *key, *iv, *header;
