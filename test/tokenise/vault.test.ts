@@ -1,5 +1,6 @@
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import nativeCrypto from '@veilgate/native-crypto';
 import { describe, expect, it } from 'vitest';
 import { Vault, type SubjectKeyStore } from '../../src/tokenise/vault.js';
 
@@ -102,5 +103,22 @@ describe('the vault', () => {
       });
     }
     await Promise.all(workers.map((w) => w.terminate()));
+  });
+
+  it('the addon refuses a key, an IV or arguments of the wrong shape with a fixed message, never the bytes', () => {
+    const refusal = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return { code: (e as { code?: string }).code, message: (e as Error).message };
+      }
+      throw new Error('not refused');
+    };
+    const iv = Buffer.alloc(12);
+    expect(refusal(() => nativeCrypto.sealGcm(Buffer.alloc(16, 0x41), iv, 'subj', 'Zebulonia', Buffer.of(1)))).toEqual({ code: 'ERR_VEILGATE_CRYPTO', message: 'AES-256-GCM needs a 32-byte key' });
+    expect(refusal(() => nativeCrypto.sealGcm(randomBytes(32), Buffer.alloc(16), 'subj', 'Zebulonia', Buffer.of(1)))).toEqual({ code: 'ERR_VEILGATE_CRYPTO', message: 'AES-256-GCM needs a 12-byte IV here' });
+    expect(refusal(() => (nativeCrypto.sealGcm as (...a: unknown[]) => Buffer)(randomBytes(32), iv, 'subj', 'Zebulonia'))).toEqual({ code: 'ERR_VEILGATE_CRYPTO', message: 'sealGcm(key, iv, aad, plaintext, header) takes five arguments' });
+    expect(refusal(() => nativeCrypto.sealGcm(randomBytes(32), iv, 'subj', 42 as unknown as string, Buffer.of(1)))).toEqual({ code: 'ERR_VEILGATE_CRYPTO', message: 'plaintext must be a string or a Buffer' });
+    expect(refusal(() => nativeCrypto.hmacKey(Buffer.alloc(65)))).toEqual({ code: 'ERR_VEILGATE_CRYPTO', message: 'an HMAC key longer than a SHA-256 block must be hashed first' });
   });
 });
