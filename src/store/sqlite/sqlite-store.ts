@@ -37,6 +37,10 @@ export class SqliteStore implements Store {
   static open(file: string, options: { clock: Clock; busyTimeoutMs: number }): SqliteStore {
     mkdirSync(dirname(file), { recursive: true });
     const db = new Database(file, { timeout: options.busyTimeoutMs });
+    // 16 KiB pages for a new database (an existing one keeps its own; WAL mode cannot change it): a
+    // staging batch or a commit writes a quarter as many WAL frames, and a 1,000,000-record ingest
+    // took 1.29x less time than on 4 KiB pages (docs/operators.md). 32 KiB was no faster.
+    db.pragma(`page_size = ${pageSizeBytes}`);
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a commit survives a process crash; only an OS crash may lose the last commits,
     // and those files are replayed from the spool, whose bytes were fsynced before the receipt.
@@ -702,6 +706,9 @@ function migrate(db: Database.Database): void {
     }
   }).immediate();
 }
+
+/** The page size of databases this code creates. */
+export const pageSizeBytes = 16_384;
 
 /** How many appends go to the audit subject tail before it is moved into the index. */
 const subjectIndexEvery = 2_000;
