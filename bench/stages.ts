@@ -26,7 +26,7 @@ import { placementCsv } from '../src/demo/sample-placements.js';
 import { newFileTally, readRecords, type RawRecord } from '../src/parse/read-records.js';
 import { prepareBatch } from '../src/pipeline/prepare-batch.js';
 import { sealBatch, settleSubjectKeys, writeBatch, type BatchContext } from '../src/pipeline/process-batch.js';
-import { batches } from '../src/pipeline/process-file.js';
+import { batches } from '../src/pipeline/batches.js';
 import { recordSchemas } from '../src/validate/schemas.js';
 import { Tokeniser } from '../src/tokenise/tokens.js';
 import type { TokenDomain } from '../src/tokenise/tokens.js';

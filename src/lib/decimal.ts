@@ -55,6 +55,11 @@ export class MoneySum {
     return true;
   }
 
+  /** Adds a sum counted elsewhere (another thread's), in minor units. */
+  addMinorUnits(minor: bigint): void {
+    this.#big += minor;
+  }
+
   get minorUnits(): bigint {
     return this.#big + BigInt(this.#small);
   }

@@ -85,6 +85,14 @@ export function prepareBatch(batch: readonly RawRecord[], ctx: PrepareContext, d
   return { records, findings, dropped: [...dropped] };
 }
 
+/** Batches prepared one after another, as one. */
+export function concatPrepared(parts: readonly PreparedBatch[]): PreparedBatch {
+  if (parts.length === 1) return parts[0]!;
+  const dropped = new Map<string, number>();
+  for (const p of parts) for (const [field, n] of p.dropped) dropped.set(field, (dropped.get(field) ?? 0) + n);
+  return { records: parts.flatMap((p) => p.records), findings: parts.flatMap((p) => p.findings), dropped: [...dropped] };
+}
+
 function hasAny(values: Readonly<Record<string, string>>): boolean {
   for (const _ in values) return true;
   return false;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import type { Deps } from '../deps.js';
 import { GatewayError, isGatewayError } from '../errors/gateway-error.js';
 import { openPgpFile } from '../open/pgp.js';
@@ -10,10 +10,11 @@ import { newFileTally, readRecords, type FileTally, type RawRecord } from '../pa
 import type { FileRow, Lease } from '../store/store.js';
 import { recordSchemas } from '../validate/schemas.js';
 import { committedAck, rejectedAck, type Ack } from './ack.js';
+import { batches, preparedInBatches } from './batches.js';
 import { isFinal, rejectsFile } from './file-states.js';
-import type { PreparedBatch } from './prepare-batch.js';
-import { PrepareWorker } from './prepare-worker.js';
-import { processBatch, rejectRepeatedAccounts, sealBatch, settleSubjectKeys, writeBatch } from './process-batch.js';
+import { prepareBatch, type PrepareContext, type PreparedBatch } from './prepare-batch.js';
+import { PrepareWorker, WorkerSlots } from './prepare-worker.js';
+import { rejectRepeatedAccounts, sealBatch, settleSubjectKeys, writeBatch } from './process-batch.js';
 
 export interface Progress {
   records: number;
@@ -73,88 +74,104 @@ export async function processClaimed(deps: Deps, file: FileRow, lease: Lease, on
 }
 
 /**
- * Spooled files from this size on are validated and tokenised on a worker thread (prepare-worker.ts),
- * about 15k records of a compressed placement file, when `limits.prepareOnWorker` is on (it is off by
- * default: see its description in the config schema); smaller ones would spend more on starting the
- * thread than they gain.
+ * Spooled files from this size on are parsed, validated and tokenised on a worker thread
+ * (prepare-worker.ts), about 15k records of a compressed placement file, when
+ * `limits.prepareOnWorker` is on; smaller ones would spend more on starting the thread than they gain.
  */
 const prepareOnWorkerFromBytes = 1 << 20;
+const workerSlots = new WorkerSlots(Math.max(1, availableParallelism() - 1));
+
+/** A batch on its way to staging: how many data rows it came from, and those rows prepared. */
+interface PreparingBatch {
+  rows: number;
+  prepared: PreparedBatch | Promise<PreparedBatch>;
+}
 
 /** Reads the whole file into staging; returns what the open stage learned once integrity was proven. */
 async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTally, onProgress?: (p: Progress) => void): Promise<OpenedFacts> {
   const ctx = { source: file.source, kind: file.kind, lease, dropped: tally.droppedFields, today: deps.clock.now(), pendingKeys: new Map<string, Buffer>() };
+  const prepareCtx = { source: ctx.source, kind: ctx.kind, today: ctx.today };
+  const batchRecords = deps.config.limits.stagingBatchRecords;
   const progress: Progress = { records: 0, plaintextBytes: 0 };
-  const preparedOnWorker = deps.config.limits.prepareOnWorker && file.sizeBytes >= prepareOnWorkerFromBytes;
-  const stage = async (records: AsyncIterable<RawRecord[]>) => {
-    const staged = (count: number) => {
-      progress.records += count;
-      onProgress?.(progress);
-    };
-    const worker = preparedOnWorker ? new PrepareWorker(deps.keys, deps.policy) : null;
-    // With the worker, batch N+1 is prepared there while this thread seals batch N and parses on, and
-    // batch N-1 is written meanwhile: on PostgreSQL the write is the server's work, which then overlaps
-    // this thread's (SQLite writes in this thread; there the overlap is with the worker only).
-    let ahead: { count: number; prepared: Promise<PreparedBatch> } | null = null;
+  const staged = (rows: number) => {
+    progress.records += rows;
+    onProgress?.(progress);
+  };
+  /**
+   * Seals batch N, then writes it once batch N-1 is written: on PostgreSQL the write is the server's
+   * work, which then overlaps the sealing of the next batch (and the worker's preparing, if on).
+   */
+  const stage = async (prepared: AsyncIterable<PreparingBatch>) => {
     let writing: Promise<void> = Promise.resolve();
-    const stageAhead = async () => {
-      if (ahead === null) return;
-      const { count, prepared } = ahead;
-      ahead = null;
-      const sealed = await sealBatch(deps, await prepared, ctx);
-      // One write at a time, in batch order: a lost lease stops the file at the next batch.
-      await writing;
-      writing = writeBatch(deps, ctx, sealed).then(() => staged(count));
-      writing.catch(() => undefined); // awaited before the next write, or at the end
-    };
     try {
-      for await (const batch of batches(records, deps.config.limits.stagingBatchRecords)) {
-        if (worker === null) {
-          await processBatch(deps, batch, ctx);
-          staged(batch.length);
-          continue;
-        }
-        const prepared = worker.prepare(batch, { source: ctx.source, kind: ctx.kind, today: ctx.today });
-        prepared.catch(() => undefined); // awaited in stageAhead; not awaited at all if staging fails first
-        await stageAhead();
-        ahead = { count: batch.length, prepared };
+      for await (const batch of prepared) {
+        const sealed = await sealBatch(deps, await batch.prepared, ctx);
+        // One write at a time, in batch order: a lost lease stops the file at the next batch.
+        await writing;
+        writing = writeBatch(deps, ctx, sealed).then(() => staged(batch.rows));
+        writing.catch(() => undefined); // awaited before the next write, or at the end
       }
-      await stageAhead();
       await writing;
     } finally {
       // Nothing of this file is written after this returns (or throws): a rejection clears staging.
       await writing.catch(() => undefined);
-      await worker?.close();
     }
   };
-  if (file.envelope === 'jose') return { ...(await stageJoseFile(deps, file, lease, tally, stage)), preparedOnWorker };
 
-  const source = deps.config.sources[file.source]!;
-  const opened = await openPgpFile(file.spoolPath, {
-    decryptionKeys: deps.keys.pgpPrivateKeys,
-    verificationKeys: deps.keys.sourcePgpKeys.get(file.source) ?? [],
-    requireSignature: source.requireSignature,
-    limits: deps.config.limits,
-  });
-  const counted = countBytes(opened.plaintext, progress);
-  const options = { format: source.format, kind: file.kind, mapping: source.mapping, knownFields: recordSchemas().knownFields[file.kind], limits: deps.config.limits };
+  const prepareHere = (records: AsyncIterable<RawRecord[]>) => preparedInBatches(records, batchRecords, (chunk) => prepareBatch(chunk, prepareCtx, deps));
 
-  let fileProblem: GatewayError | undefined;
+  const slot = deps.config.limits.prepareOnWorker && file.sizeBytes >= prepareOnWorkerFromBytes ? workerSlots.take() : null;
+  const preparedOnWorker = slot !== null;
+  const worker = slot !== null ? new PrepareWorker(deps.keys, deps.policy) : null;
   try {
-    await stage(readRecords(counted, options, tally));
-  } catch (e) {
-    if (!isGatewayError(e) || !rejectsFile(e.code) || e.code.startsWith('OPEN_')) {
-      await opened.abort();
-      throw e;
+    if (file.envelope === 'jose') {
+      const stageRecords = (records: AsyncIterable<RawRecord[]>) => stage(worker === null ? prepareHere(records) : oneAhead(worker, batches(records, batchRecords), prepareCtx));
+      return { ...(await stageJoseFile(deps, file, lease, tally, stageRecords)), preparedOnWorker };
     }
-    fileProblem = e;
+
+    const source = deps.config.sources[file.source]!;
+    const opened = await openPgpFile(file.spoolPath, {
+      decryptionKeys: deps.keys.pgpPrivateKeys,
+      verificationKeys: deps.keys.sourcePgpKeys.get(file.source) ?? [],
+      requireSignature: source.requireSignature,
+      limits: deps.config.limits,
+    });
+    const counted = countBytes(opened.plaintext, progress);
+    const read = { format: source.format, kind: file.kind, mapping: source.mapping, knownFields: recordSchemas().knownFields[file.kind], limits: deps.config.limits };
+
+    let fileProblem: GatewayError | undefined;
+    try {
+      await stage(worker === null ? prepareHere(readRecords(counted, read, tally)) : worker.parseAndPrepare(counted, { read, batchRecords, ctx: prepareCtx }, tally));
+    } catch (e) {
+      if (!isGatewayError(e) || !rejectsFile(e.code) || e.code.startsWith('OPEN_')) {
+        await opened.abort();
+        throw e;
+      }
+      fileProblem = e;
+    }
+    // The integrity and signature checks at the end of the message decide first: for a tampered file,
+    // a parse error found on the way would be a finding about an attacker's plaintext.
+    const { signerKeyId } = await opened.finish();
+    if (fileProblem !== undefined) throw fileProblem;
+    if (tally.totals.dataRows === 0) throw new GatewayError('FILE_NO_RECORDS');
+    await rejectRepeatedAccounts(deps, lease);
+    return { signerKeyId, plaintextBytes: progress.plaintextBytes, preparedOnWorker };
+  } finally {
+    await worker?.close();
+    slot?.release();
   }
-  // The integrity and signature checks at the end of the message decide first: for a tampered file,
-  // a parse error found on the way would be a finding about an attacker's plaintext.
-  const { signerKeyId } = await opened.finish();
-  if (fileProblem !== undefined) throw fileProblem;
-  if (tally.totals.dataRows === 0) throw new GatewayError('FILE_NO_RECORDS');
-  await rejectRepeatedAccounts(deps, lease);
-  return { signerKeyId, plaintextBytes: progress.plaintextBytes, preparedOnWorker };
+}
+
+/** Raw batches prepared on the worker, each sent there before the one before it is handed on. */
+async function* oneAhead(worker: PrepareWorker, raw: AsyncIterable<RawRecord[]>, ctx: PrepareContext): AsyncGenerator<PreparingBatch> {
+  let ahead: PreparingBatch | null = null;
+  for await (const batch of raw) {
+    const prepared = worker.prepare(batch, ctx);
+    prepared.catch(() => undefined); // awaited by the stager; not at all if staging fails first
+    if (ahead !== null) yield ahead;
+    ahead = { rows: batch.length, prepared };
+  }
+  if (ahead !== null) yield ahead;
 }
 
 /** What staging learned of a file for its commit: who signed it, its size, and how it was prepared. */
@@ -239,19 +256,6 @@ async function reject(deps: Deps, file: FileRow, lease: Lease, error: GatewayErr
   if (!rejected) throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: file.receiptId });
   log.warn({ code: error.code, details: error.details }, 'file rejected');
   return ack;
-}
-
-/** Regroups the parser's chunk-sized arrays into staging batches of `size` (the last may be smaller). */
-export async function* batches<T>(source: AsyncIterable<T[]>, size: number): AsyncGenerator<T[]> {
-  let pending: T[] = [];
-  for await (const items of source) {
-    for (const item of items) pending.push(item);
-    while (pending.length >= size) {
-      yield pending.slice(0, size);
-      pending = pending.slice(size);
-    }
-  }
-  if (pending.length > 0) yield pending;
 }
 
 async function* countBytes(source: AsyncIterable<Uint8Array>, progress: Progress): AsyncGenerator<Uint8Array> {

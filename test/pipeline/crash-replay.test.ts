@@ -26,7 +26,7 @@ describe('a crash mid-file', () => {
 
     // Kill the first run once it has staged some records but before it could commit.
     let pid = 0;
-    const first = runVeilgate(args, { onSpawn: (p) => (pid = p) });
+    const first = runVeilgate(args, { onSpawn: (p) => (pid = p), env: { VEILGATE_LIMITS__PREPARE_ON_WORKER: 'false' } });
     const staged = await waitFor(() => {
       try {
         const db = new Database(dbFile, { readonly: true, fileMustExist: true });
@@ -48,9 +48,9 @@ describe('a crash mid-file', () => {
     expect((db.prepare(`SELECT state FROM files`).all() as Array<{ state: string }>).map((r) => r.state)).toEqual(['processing']);
     db.close();
 
-    // The replay prepares on the worker thread (limits.prepareOnWorker on; the first run had it off): a
-    // file staged partly one way and replayed the other must end the same, and the switch must be obeyed.
-    const second = await runVeilgate([...args, '--log-level', 'info'], { env: { VEILGATE_LIMITS__PREPARE_ON_WORKER: 'true' } });
+    // The replay parses and prepares on the worker thread (limits.prepareOnWorker, on by default; the
+    // first run had it off): a file staged partly one way and replayed the other must end the same.
+    const second = await runVeilgate([...args, '--log-level', 'info']);
     expect(second.status).toBe(0);
     const committedLog = second.stderr.split('\n').filter((l) => l.includes('"file committed"'));
     expect(committedLog).toHaveLength(1);

@@ -1,13 +1,52 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { placementCsv } from '../../src/demo/sample-placements.js';
+import { GatewayError } from '../../src/errors/gateway-error.js';
+import { preparedInBatches, type PreparedRows } from '../../src/pipeline/batches.js';
 import { prepareBatch } from '../../src/pipeline/prepare-batch.js';
-import { PrepareWorker } from '../../src/pipeline/prepare-worker.js';
-import type { RawRecord } from '../../src/parse/read-records.js';
+import { PrepareWorker, WorkerSlots, type StreamJob } from '../../src/pipeline/prepare-worker.js';
+import { newFileTally, readRecords, type RawRecord } from '../../src/parse/read-records.js';
+import { recordSchemas } from '../../src/validate/schemas.js';
 import { placementRow } from '../helpers/files.js';
 import { useTestGateway } from '../helpers/gateway.js';
 
 const gw = useTestGateway();
 let worker: PrepareWorker | undefined;
-afterAll(async () => worker?.close());
+const workers: PrepareWorker[] = [];
+afterAll(async () => {
+  await worker?.close();
+  for (const w of workers) await w.close();
+});
+
+const ctx = { source: 'demo-bank', kind: 'placement' as const, today: new Date('2026-11-01T00:00:00Z') };
+const job = (batchRecords: number): StreamJob => ({
+  read: { format: 'csv', kind: 'placement', mapping: {}, knownFields: recordSchemas().knownFields.placement, limits: gw.deps.config.limits },
+  batchRecords,
+  ctx,
+});
+
+/** Bytes in pieces of `size`, cut anywhere (inside rows, quotes and multi-byte characters). */
+async function* pieces(text: string, size: number, onRead?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  const bytes = Buffer.from(text);
+  for (let at = 0; at < bytes.length; at += size) {
+    const piece = bytes.subarray(at, at + size);
+    onRead?.(piece.length);
+    yield piece;
+  }
+}
+
+async function collect(rows: AsyncIterable<PreparedRows>): Promise<PreparedRows[]> {
+  const out: PreparedRows[] = [];
+  for await (const r of rows) out.push(r);
+  return out;
+}
+
+/** A placement file whose rows include a rejected one, a dropped column, a warning and a trailer. */
+function placementFile(count: number): string {
+  const [header, ...rest] = [...placementCsv(count, { seed: 7, trailer: true })].join('').split('\r\n');
+  const lines = [`${header},fax_number`, ...rest.filter((l) => l !== '').map((l) => (l.startsWith('TRAILER') ? l : `${l},5550100`))];
+  if (count >= 3) lines[3] = lines[3]!.replace(/,\d{4}-\d{2}-\d{2},/, ',2999-01-01,'); // a date in the future: rejected
+  return `${lines.join('\r\n')}\r\n`;
+}
 
 /** Valid, invalid, malformed, with a dropped field, a warning and a card: every path of prepareBatch. */
 function batch(from: number): RawRecord[] {
@@ -33,5 +72,92 @@ describe('the prepare worker thread', () => {
     // What crosses the thread boundary holds tokens, never the identifiers themselves in clear.
     expect(inline[0]!.records[0]!.data).not.toContain('123-45-6789');
     expect(inline[0]!.records[0]!.data).not.toContain('4111111111111111');
+  });
+});
+
+describe('the prepare worker thread, given a whole decrypted stream', () => {
+  it('parses and prepares it exactly as this thread does, in file order, with the same control totals', async () => {
+    const text = placementFile(1_200);
+    const here = newFileTally();
+    const inline = await collect(preparedInBatches(readRecords(pieces(text, 4096), job(500).read, here), 500, (chunk) => prepareBatch(chunk, ctx, gw.deps)));
+
+    const w = new PrepareWorker(gw.deps.keys, gw.deps.policy);
+    workers.push(w);
+    const there = newFileTally();
+    const onWorker = await collect(w.parseAndPrepare(pieces(text, 777), job(500), there));
+
+    // Batches of at least 500 rows, the last one smaller; the records and findings are the same.
+    expect(onWorker.map((b) => b.rows).reduce((a, b) => a + b)).toBe(1_200);
+    expect(onWorker.slice(0, -1).every((b) => b.rows >= 500)).toBe(true);
+    const flat = (batches: PreparedRows[]) => ({
+      records: batches.flatMap((b) => b.prepared.records),
+      findings: batches.flatMap((b) => b.prepared.findings),
+      dropped: batches.flatMap((b) => b.prepared.dropped).reduce((m, [f, n]) => m.set(f, (m.get(f) ?? 0) + n), new Map<string, number>()),
+    });
+    expect(flat(onWorker)).toEqual(flat(inline));
+    expect(flat(onWorker).records).toHaveLength(1_199);
+    expect(flat(onWorker).findings.map((f) => [f.record, f.code])).toContainEqual([3, 'DATE_IN_FUTURE']);
+
+    // The tally comes back from the thread: rows, balance sum, trailer, and the column dropped at the door.
+    expect(there.totals.dataRows).toBe(1_200);
+    expect(there.totals.balance.minorUnits).toBe(here.totals.balance.minorUnits);
+    expect(there.totals.balance.minorUnits).toBeGreaterThan(0n);
+    expect(there.totals.trailer).toEqual(here.totals.trailer);
+    expect(there.droppedFields.get('fax_number')).toBe(1_200);
+  });
+
+  it('rejects with the parser\'s file-level error, code and details intact', async () => {
+    const w = new PrepareWorker(gw.deps.keys, gw.deps.policy);
+    workers.push(w);
+    const text = `${placementFile(50)}${placementFile(1).split('\r\n')[1]}\r\n`; // a row after the trailer
+    const failure = await collect(w.parseAndPrepare(pieces(text, 1000), job(20), newFileTally())).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(GatewayError);
+    expect(failure).toMatchObject({ code: 'FILE_TRAILER_INVALID', details: { reason: 'not the last row' } });
+  });
+
+  it('rejects with what reading the plaintext throws (a failed integrity check), and stops reading', async () => {
+    const w = new PrepareWorker(gw.deps.keys, gw.deps.policy);
+    workers.push(w);
+    let pulled = 0;
+    async function* tampered(): AsyncGenerator<Uint8Array> {
+      yield* pieces(placementFile(100), 2048, () => pulled++);
+      throw new GatewayError('OPEN_INTEGRITY_FAILED');
+    }
+    const failure = await collect(w.parseAndPrepare(tampered(), job(1000), newFileTally())).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'OPEN_INTEGRITY_FAILED' });
+    expect(pulled).toBeGreaterThan(0);
+  });
+
+  it('reads no further ahead than a megabyte and two batches while the batches are not taken', async () => {
+    const w = new PrepareWorker(gw.deps.keys, gw.deps.policy);
+    workers.push(w);
+    const text = placementFile(12_000); // about 3.5 MB
+    expect(text.length).toBeGreaterThan(3_000_000);
+    let read = 0;
+    const stream = w.parseAndPrepare(pieces(text, 16_384, (n) => (read += n)), job(200), newFileTally());
+    const first = await stream.next();
+    expect(first.done).toBe(false);
+    // Taken no further for a while: the thread and the pump must stop, not read the whole file.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const whileStalled = read;
+    expect(whileStalled).toBeLessThan(1.6 * 1024 * 1024);
+    let rows = (first.value as PreparedRows).rows;
+    for await (const b of stream) rows += b.rows;
+    expect(rows).toBe(12_000);
+    expect(read).toBe(Buffer.byteLength(text));
+  });
+});
+
+describe('worker slots', () => {
+  it('give a thread to at most `max` files at a time, and take a slot back once however often it is released', () => {
+    const slots = new WorkerSlots(1);
+    const first = slots.take();
+    expect(first).not.toBeNull();
+    expect(slots.take()).toBeNull();
+    first!.release();
+    first!.release();
+    const second = slots.take();
+    expect(second).not.toBeNull();
+    expect(slots.take()).toBeNull();
   });
 });
