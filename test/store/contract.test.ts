@@ -283,6 +283,26 @@ describe.each(['sqlite', 'postgres'] as const)('%s store contract', (kind: Backe
     expect((await store.findAccounts(['A1'])).get('A1')).toMatchObject({ status: 'placed', delinquencyDate: '2025-02-01' });
   });
 
+  it('moves an account placed again for another subject to that subject alone', async () => {
+    await commitRecords('placement', [{ account: 'A1', subject: 'S1', data: placementData }, { account: 'A2', subject: 'S1', data: placementData }]);
+    await commitRecords('recall', [{ account: 'A1', subject: 'S1', data: { recall_reason: 'paid' } }]);
+    await commitRecords('placement', [{ account: 'A1', subject: 'S2', data: placementData }]);
+
+    // Who hears of a subject's change, and what an officer sees of a subject: A1 is S2's now, not S1's.
+    const s1 = await store.recordSubjectChange({ subjectToken: 'S1', changes: { disputed: 'Y' }, origin: 'recipient:r1', at: iso() }, draft('subject.restricted', 'S1'));
+    expect(s1?.accounts).toBe(1);
+    const s2 = await store.recordSubjectChange({ subjectToken: 'S2', changes: { disputed: 'Y' }, origin: 'recipient:r1', at: iso() }, draft('subject.restricted', 'S2'));
+    expect(s2?.accounts).toBe(1);
+    expect((await store.subjectHoldings('S1'))!.accounts.map((a) => a.accountToken)).toEqual(['A2']);
+    expect((await store.subjectHoldings('S2'))!.accounts.map((a) => a.accountToken)).toEqual(['A1']);
+
+    // A restriction sent on A2 reaches the subject's other accounts: none now.
+    const head = await store.feedHead();
+    await commitRecords('update', [{ account: 'A2', subject: 'S1', data: { update_type: 'restriction', cease_communication: 'Y' } }]);
+    const events = await store.releaseFeed({ sources: null, afterSeq: head, limit: 100 }, (evs) => ({ result: evs.map((e) => [e.type, e.accountToken]), audit: [] }));
+    expect(events).toEqual([['subject.restricted', 'A2']]);
+  });
+
   it('does not show a staged, uncommitted placement to readers', async () => {
     const { lease } = await receiveAndClaim();
     await store.stage(lease, staged('placement', [{ account: 'A1', data: placementData }]), []);

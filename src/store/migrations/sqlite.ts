@@ -330,4 +330,24 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       ALTER TABLE records ADD COLUMN subject_state TEXT;
     `,
   },
+  {
+    version: 13,
+    name: 'subject accounts in subject order',
+    sql: `
+      -- Which accounts each subject has, in place of an index on accounts(subject_token): the commit
+      -- inserts a file's accounts in account order, which wrote that index's pages in random order, one
+      -- page per account once the index outgrew the page cache (1,000,000 placements: 22-27 s of
+      -- commit with it, 13 s without). This table is filled in subject order instead. A row whose
+      -- account has since moved to another subject is stale and ignored: readers join it to accounts on
+      -- both tokens.
+      CREATE TABLE subject_accounts (
+        subject_token TEXT NOT NULL,
+        account_token TEXT NOT NULL,
+        PRIMARY KEY (subject_token, account_token)
+      ) WITHOUT ROWID;
+      INSERT INTO subject_accounts (subject_token, account_token)
+        SELECT subject_token, account_token FROM accounts WHERE subject_token IS NOT NULL ORDER BY subject_token, account_token;
+      DROP INDEX accounts_by_subject;
+    `,
+  },
 ];

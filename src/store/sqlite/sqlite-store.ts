@@ -125,7 +125,10 @@ export class SqliteStore implements Store {
       const { commit_seq: seq, kind } = committed;
       const steps = commitStepsFor(kind);
       // In token order, so that each page of the accounts and subjects indexes is written once per commit.
-      if (steps.placeAccounts) this.#st.upsertPlacedAccounts.run({ receipt_id: lease.receiptId, seq });
+      if (steps.placeAccounts) {
+        this.#st.upsertPlacedAccounts.run({ receipt_id: lease.receiptId, seq });
+        this.#st.insertSubjectAccounts.run(lease.receiptId);
+      }
       if (steps.recallAccounts) this.#st.markRecalledAccounts.run({ receipt_id: lease.receiptId, seq });
       if (steps.accountUpdates) this.#st.insertAccountUpdates.run({ receipt_id: lease.receiptId, seq });
       if (steps.subjectEvents) this.#st.insertSubjectEventsFromFile.run({ receipt_id: lease.receiptId, at: finishedAt });
@@ -745,6 +748,10 @@ function prepare(db: Database.Database) {
       ON CONFLICT (account_token) DO UPDATE SET subject_token = excluded.subject_token, status = 'placed', delinquency_date = excluded.delinquency_date,
         placement_receipt = excluded.placement_receipt, placement_record = excluded.placement_record, commit_seq = excluded.commit_seq,
         source = excluded.source, recall_receipt = NULL, recall_record = NULL`),
+    // In subject order, so that each page of subject_accounts is written once per commit.
+    insertSubjectAccounts: db.prepare(`INSERT OR IGNORE INTO subject_accounts (subject_token, account_token)
+      SELECT subject_token, account_token FROM records WHERE receipt_id = ? AND kind = 'placement' AND subject_token IS NOT NULL
+      ORDER BY subject_token, account_token`),
     markRecalledAccounts: db.prepare(`UPDATE accounts SET status = 'recalled', commit_seq = @seq, recall_receipt = r.receipt_id, recall_record = r.record_no
       FROM (SELECT account_token, receipt_id, record_no FROM records WHERE receipt_id = @receipt_id AND kind = 'recall') AS r
       WHERE accounts.account_token = r.account_token`),
@@ -765,7 +772,8 @@ function prepare(db: Database.Database) {
     insertSubjectFeedEventsFromFile: db.prepare(`INSERT INTO feed_events (type, source, account_token, subject_token, receipt_id, record_no, at)
       SELECT CASE r.update_type WHEN 'restriction' THEN 'subject.restricted' ELSE 'subject.consent_changed' END,
         a.source, a.account_token, a.subject_token, r.receipt_id, r.record_no, @at
-      FROM records r JOIN accounts a ON a.subject_token = r.subject_token AND a.account_token <> r.account_token
+      FROM records r JOIN subject_accounts sa ON sa.subject_token = r.subject_token
+        JOIN accounts a ON a.account_token = sa.account_token AND a.subject_token = sa.subject_token AND a.account_token <> r.account_token
       WHERE r.receipt_id = @receipt_id AND r.kind = 'update' AND r.update_type IN ('restriction','consent')
       ORDER BY r.record_no, a.account_token`),
     findAccounts: db.prepare('SELECT account_token, subject_token, status, delinquency_date FROM accounts WHERE account_token IN (SELECT value FROM json_each(?))'),
@@ -824,7 +832,10 @@ function prepare(db: Database.Database) {
       ORDER BY u.account_token, u.commit_seq, u.record_no`),
     subjectEvents: db.prepare(`SELECT subject_token, id, field, value FROM subject_events
       WHERE subject_token IN (SELECT value FROM json_each(?)) ORDER BY subject_token, id`),
-    accountsOfSubject: db.prepare('SELECT account_token, source FROM accounts WHERE subject_token = ? ORDER BY account_token'),
+    // Through subject_accounts (migration 13); a stale row (the account moved to another subject) joins nothing.
+    accountsOfSubject: db.prepare(`SELECT a.account_token, a.source FROM subject_accounts sa
+      JOIN accounts a ON a.account_token = sa.account_token AND a.subject_token = sa.subject_token
+      WHERE sa.subject_token = ? ORDER BY a.account_token`),
     insertSubjectEvent: db.prepare('INSERT INTO subject_events (subject_token, field, value, origin, at) VALUES (?, ?, ?, ?, ?)'),
     insertFeedEvent: db.prepare('INSERT INTO feed_events (type, source, account_token, subject_token, details, at) VALUES (?, ?, ?, ?, ?, ?)'),
     feedPage: db.prepare(`SELECT e.seq, e.type, e.source, e.account_token, e.at, COALESCE(e.details, r.data) AS changes, e.receipt_id
@@ -853,8 +864,9 @@ function prepare(db: Database.Database) {
       WHERE a.at >= @from AND a.at < @to AND a.action IN (${releaseActionList}) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`),
     holdingsAccounts: db.prepare(`SELECT a.account_token, a.source, a.status, a.purged_at, f.receipt_id, f.file_name, f.received_at, r.record_no, r.data, r.vault,
         (SELECT COUNT(*) FROM account_updates u WHERE u.account_token = a.account_token) AS updates
-      FROM accounts a JOIN records r ON r.receipt_id = a.placement_receipt AND r.record_no = a.placement_record
-      JOIN files f ON f.receipt_id = a.placement_receipt WHERE a.subject_token = ? ORDER BY f.received_at, a.account_token`),
+      FROM subject_accounts sa JOIN accounts a ON a.account_token = sa.account_token AND a.subject_token = sa.subject_token
+      JOIN records r ON r.receipt_id = a.placement_receipt AND r.record_no = a.placement_record
+      JOIN files f ON f.receipt_id = a.placement_receipt WHERE sa.subject_token = ? ORDER BY f.received_at, a.account_token`),
     erasedSubject: db.prepare('SELECT erased_at FROM erased_subjects WHERE subject_token = ?'),
     subjectEventsFull: db.prepare('SELECT id, field, value, origin, at FROM subject_events WHERE subject_token = ? ORDER BY id'),
     // records has no subject index (staging speed); a full scan is acceptable for an officer's request.
