@@ -26,21 +26,32 @@ export interface PreparedRows {
  * staging batches of `size` rows or more. Gathering raw records first kept a whole batch of them
  * alive long enough to be promoted to the old generation.
  */
-export async function* preparedInBatches(chunks: AsyncIterable<RawRecord[]>, size: number, prepare: (records: readonly RawRecord[]) => PreparedBatch): AsyncGenerator<PreparedRows> {
-  let parts: PreparedBatch[] = [];
-  let rows = 0;
+export function preparedInBatches(chunks: AsyncIterable<RawRecord[]>, size: number, prepare: (records: readonly RawRecord[]) => PreparedBatch): AsyncGenerator<PreparedRows> {
+  return gathered(preparedChunks(chunks, size, prepare), size);
+}
+
+async function* preparedChunks(chunks: AsyncIterable<RawRecord[]>, size: number, prepare: (records: readonly RawRecord[]) => PreparedBatch): AsyncGenerator<PreparedRows> {
   for await (const chunk of chunks) {
     // A JOSE body arrives as one chunk: it is prepared a batch at a time.
     for (let from = 0; from < chunk.length; from += size) {
       const part = chunk.length <= size ? chunk : chunk.slice(from, from + size);
-      parts.push(prepare(part));
-      rows += part.length;
-      if (rows >= size) {
-        yield { rows, prepared: concatPrepared(parts) };
-        parts = [];
-        rows = 0;
-      }
+      yield { rows: part.length, prepared: prepare(part) };
     }
   }
-  if (rows > 0) yield { rows, prepared: concatPrepared(parts) };
+}
+
+/** Prepared chunks gathered, in order, into staging batches of `size` rows or more (the last may be smaller). */
+export async function* gathered(parts: AsyncIterable<PreparedRows>, size: number): AsyncGenerator<PreparedRows> {
+  let pending: PreparedBatch[] = [];
+  let rows = 0;
+  for await (const part of parts) {
+    pending.push(part.prepared);
+    rows += part.rows;
+    if (rows >= size) {
+      yield { rows, prepared: concatPrepared(pending) };
+      pending = [];
+      rows = 0;
+    }
+  }
+  if (rows > 0) yield { rows, prepared: concatPrepared(pending) };
 }

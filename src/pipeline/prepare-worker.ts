@@ -6,7 +6,7 @@ import type { MinimisationPolicy } from '../minimise/policy.js';
 import { newFileTally, readRecords, type FileTally, type RawRecord, type ReadRecordsOptions } from '../parse/read-records.js';
 import { Tokeniser } from '../tokenise/tokens.js';
 import type { PreparedRows } from './batches.js';
-import { concatPrepared, prepareBatch, type PrepareContext, type PreparedBatch } from './prepare-batch.js';
+import { prepareBatch, type PrepareContext, type PreparedBatch } from './prepare-batch.js';
 
 /** What the thread is started with: the token keys (they never leave this process) and the policy. */
 interface PrepareWorkerData {
@@ -15,9 +15,10 @@ interface PrepareWorkerData {
   policy: MinimisationPolicy;
 }
 
-/** A plaintext stream to parse and prepare on the thread: what readRecords and batching need. */
+/** A plaintext stream to parse and prepare on the thread. */
 export interface StreamJob {
   readonly read: ReadRecordsOptions;
+  /** The staging batch size: prepared rows waiting on the main thread are bounded in batches. */
   readonly batchRecords: number;
   readonly ctx: PrepareContext;
 }
@@ -73,8 +74,8 @@ type Reply =
 
 /**
  * Decrypted bytes sent to the thread and not yet taken by its parser. With at most this much in
- * flight and `maxQueuedBatches` prepared batches waiting here, the thread runs ahead of the writes
- * by a bounded amount of memory whatever the file's size.
+ * flight and `maxQueuedBatches` batches' worth of prepared rows waiting here, the thread runs ahead
+ * of the writes by a bounded amount of memory whatever the file's size.
  */
 const maxBytesInFlight = 1 << 20;
 const maxQueuedBatches = 2;
@@ -141,19 +142,20 @@ export class PrepareWorker {
   }
 
   /**
-   * Sends `plaintext` to the thread as it is read and yields its prepared batches in file order. When
-   * the stream ends, the thread's control totals and dropped columns are added to `tally`.
+   * Sends `plaintext` to the thread as it is read and yields its prepared chunks in file order (a few
+   * dozen rows each: `gathered` makes staging batches of them). When the stream ends, the thread's
+   * control totals and dropped columns are added to `tally`.
    * @throws GatewayError what readRecords throws (PARSE_*, FILE_TRAILER_INVALID), and whatever reading
    *   `plaintext` throws (OPEN_*), as they happen.
    */
   async *parseAndPrepare(plaintext: AsyncIterable<Uint8Array>, job: StreamJob, tally: FileTally): AsyncGenerator<PreparedRows> {
     if (this.#failed !== null) throw this.#failed;
     if (this.#stream !== null) throw new Error('prepare worker: one stream at a time');
-    /** Prepared chunks not yet handed on, and their data rows. */
+    /** Prepared chunks not yet handed on. */
     const queue: PreparedRows[] = [];
-    let queuedRows = 0;
-        // Changed from the callbacks below, so one object rather than narrowed locals.
-    const state = { inFlight: 0, done: false, stopped: false, failure: null as Error | null };
+    // Changed from the callbacks below, so one object rather than narrowed locals. queuedRows: the
+    // data rows of the chunks in `queue`.
+    const state = { inFlight: 0, queuedRows: 0, done: false, stopped: false, failure: null as Error | null };
     // Both sides below wait for "something changed": a reply, a batch taken, a stop.
     let changed = signal();
     const notify = () => {
@@ -164,9 +166,8 @@ export class PrepareWorker {
       if (reply.type === 'took') state.inFlight -= reply.bytes;
       else if (reply.type === 'batch') {
         queue.push(reply.batch);
-        queuedRows += reply.batch.rows;
-      }
-      else if (reply.type === 'done') {
+        state.queuedRows += reply.batch.rows;
+      } else if (reply.type === 'done') {
         addTally(tally, reply.tally);
         state.done = true;
       } else if (reply.type === 'failed') state.failure ??= asError(reply.failure);
@@ -177,7 +178,7 @@ export class PrepareWorker {
     const pumping = (async () => {
       try {
         for await (const chunk of plaintext) {
-          while (!state.stopped && state.failure === null && (state.inFlight >= maxBytesInFlight || queuedRows >= maxQueuedBatches * job.batchRecords)) await changed.promise;
+          while (!state.stopped && state.failure === null && (state.inFlight >= maxBytesInFlight || state.queuedRows >= maxQueuedBatches * job.batchRecords)) await changed.promise;
           if (state.stopped || state.failure !== null) return;
           // A copy of its own, moved: the chunk may be a view into a larger buffer, all of which
           // structured cloning would copy.
@@ -195,17 +196,11 @@ export class PrepareWorker {
     try {
       for (;;) {
         if (state.failure !== null) throw state.failure;
-        if (queuedRows >= job.batchRecords || (state.done && queue.length > 0)) {
-          const parts: PreparedRows[] = [];
-          let rows = 0;
-          while (rows < job.batchRecords && queue.length > 0) {
-            const part = queue.shift()!;
-            parts.push(part);
-            rows += part.rows;
-          }
-          queuedRows -= rows;
+        const next = queue.shift();
+        if (next !== undefined) {
+          state.queuedRows -= next.rows;
           notify(); // room for the pump
-          yield { rows, prepared: concatPrepared(parts.map((p) => p.prepared)) };
+          yield next;
         } else if (state.done) break;
         else await changed.promise;
       }

@@ -10,7 +10,7 @@ import { newFileTally, readRecords, type FileTally, type RawRecord } from '../pa
 import type { FileRow, Lease } from '../store/store.js';
 import { recordSchemas } from '../validate/schemas.js';
 import { committedAck, rejectedAck, type Ack } from './ack.js';
-import { batches, preparedInBatches } from './batches.js';
+import { batches, gathered, preparedInBatches } from './batches.js';
 import { isFinal, rejectsFile } from './file-states.js';
 import { prepareBatch, type PrepareContext, type PreparedBatch } from './prepare-batch.js';
 import { PrepareWorker, WorkerSlots } from './prepare-worker.js';
@@ -141,7 +141,7 @@ async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTal
 
     let fileProblem: GatewayError | undefined;
     try {
-      await stage(worker === null ? prepareHere(readRecords(counted, read, tally)) : worker.parseAndPrepare(counted, { read, batchRecords, ctx: prepareCtx }, tally));
+      await stage(worker === null ? prepareHere(readRecords(counted, read, tally)) : gathered(worker.parseAndPrepare(counted, { read, batchRecords, ctx: prepareCtx }, tally), batchRecords));
     } catch (e) {
       if (!isGatewayError(e) || !rejectsFile(e.code) || e.code.startsWith('OPEN_')) {
         await opened.abort();

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { placementCsv } from '../../src/demo/sample-placements.js';
 import { GatewayError } from '../../src/errors/gateway-error.js';
-import { preparedInBatches, type PreparedRows } from '../../src/pipeline/batches.js';
+import { gathered, preparedInBatches, type PreparedRows } from '../../src/pipeline/batches.js';
 import { prepareBatch } from '../../src/pipeline/prepare-batch.js';
 import { PrepareWorker, WorkerSlots, type StreamJob } from '../../src/pipeline/prepare-worker.js';
 import { newFileTally, readRecords, type RawRecord } from '../../src/parse/read-records.js';
@@ -84,7 +84,7 @@ describe('the prepare worker thread, given a whole decrypted stream', () => {
     const w = new PrepareWorker(gw.deps.keys, gw.deps.policy);
     workers.push(w);
     const there = newFileTally();
-    const onWorker = await collect(w.parseAndPrepare(pieces(text, 777), job(500), there));
+    const onWorker = await collect(gathered(w.parseAndPrepare(pieces(text, 777), job(500), there), 500));
 
     // Batches of at least 500 rows, the last one smaller; the records and findings are the same.
     expect(onWorker.map((b) => b.rows).reduce((a, b) => a + b)).toBe(1_200);
@@ -134,7 +134,7 @@ describe('the prepare worker thread, given a whole decrypted stream', () => {
     const text = placementFile(12_000); // about 3.5 MB
     expect(text.length).toBeGreaterThan(3_000_000);
     let read = 0;
-    const stream = w.parseAndPrepare(pieces(text, 16_384, (n) => (read += n)), job(200), newFileTally());
+    const stream = gathered(w.parseAndPrepare(pieces(text, 16_384, (n) => (read += n)), job(200), newFileTally()), 200);
     const first = await stream.next();
     expect(first.done).toBe(false);
     // Taken no further for a while: the thread and the pump must stop, not read the whole file.
