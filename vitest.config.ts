@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Removes each test file's temp directories when it ends (test/helpers/temp-dirs.ts).
+    setupFiles: ['test/setup.ts'],
   },
 });

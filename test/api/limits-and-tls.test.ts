@@ -1,14 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { apiKey, useTestApp } from '../helpers/app.js';
 import { expectMatchesOpenApi } from '../helpers/openapi.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 // A self-signed certificate made with the real openssl, as an operator would for a test deployment.
-const certDir = mkdtempSync(join(tmpdir(), 'vg-tls-'));
+const certDir = tempDir('vg-tls-');
 execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
   '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' });
 

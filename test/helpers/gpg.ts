@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+
+import { tempDir } from './temp-dirs.js';
 
 const run = promisify(execFile);
 export const keysDir = join(import.meta.dirname, '..', '..', 'keys-example');
@@ -19,7 +20,7 @@ export class Gpg {
   private constructor(readonly home: string) {}
 
   static async create(): Promise<Gpg> {
-    const gpg = new Gpg(mkdtempSync(join(tmpdir(), 'vg-gnupg-')));
+    const gpg = new Gpg(tempDir('vg-gnupg-'));
     const keyFiles = readdirSync(keysDir).filter((f) => f.endsWith('.pgp.asc')).map((f) => join(keysDir, f));
     await gpg.run(['--import', ...keyFiles]);
     return gpg;

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { demoConfig } from '../../src/config/demo.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -8,6 +7,7 @@ import { buildDeps, type Deps } from '../../src/deps.js';
 import { systemClock, type Clock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/log.js';
 import { LogSink } from './log-sink.js';
+import { tempDir } from './temp-dirs.js';
 
 export const projectRoot = resolve(import.meta.dirname, '..', '..');
 
@@ -22,7 +22,7 @@ export interface Workspace {
 type RawConfig = ReturnType<typeof demoConfig> & { sources: Record<string, Record<string, unknown>>; limits?: Record<string, unknown> };
 
 export function makeWorkspace(adjust: (raw: RawConfig) => void = () => {}): Workspace {
-  const dir = mkdtempSync(join(tmpdir(), 'vg-test-'));
+  const dir = tempDir('vg-test-');
   const raw = structuredClone(demoConfig()) as RawConfig;
   // The demo config's paths are relative to the package root; a config file's are relative to itself.
   const abs = (p: string) => resolve(projectRoot, p);

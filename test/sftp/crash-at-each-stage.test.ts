@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gpg } from '../helpers/gpg.js';
@@ -10,13 +9,14 @@ import { startSftpPollers } from '../../src/ingest/sftp-poller.js';
 import { startRecovery } from '../../src/pipeline/recovery.js';
 import { projectRoot, workspaceDeps, type Workspace } from '../helpers/workspace.js';
 import { ageFile, gpgPlacementFile, listDir, query, sftpSection, sftpWorkspace, stopGpgAgent, waitUntil } from './harness.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 let sshd: TestSshd;
 let gpg: Gpg;
 let files: { a: string; b: string };
 beforeAll(async () => {
   [sshd, gpg] = await Promise.all([startSshd(), Gpg.create()]);
-  const local = mkdtempSync(join(tmpdir(), 'vg-sftp-'));
+  const local = tempDir('vg-sftp-');
   files = {
     a: await gpgPlacementFile(gpg, local, 'a.csv.gpg', ['ACC-A1', 'ACC-A2']),
     b: await gpgPlacementFile(gpg, local, 'b.csv.gpg', ['ACC-B1']),

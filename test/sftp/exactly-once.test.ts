@@ -1,10 +1,10 @@
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gpg } from '../helpers/gpg.js';
 import { startSshd, type TestSshd } from '../helpers/sshd.js';
 import { ageFile, gpgPlacementFile, listDir, query, sftpSection, sftpWorkspace, startPollers, stopGpgAgent, waitUntil } from './harness.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 let sshd: TestSshd;
 let gpg: Gpg;
@@ -21,7 +21,7 @@ interface AckJson { status: string; receipt_id: string; file_name: string; dupli
 describe('exactly once: a file is its source and its bytes', () => {
   it('takes the same bytes under two names as one commit and one duplicate; the same name with new bytes later as a second commit', async () => {
     const ws = sftpWorkspace({ 'demo-bank': sftpSection(sshd, 'dup') });
-    const local = mkdtempSync(join(tmpdir(), 'vg-sftp-'));
+    const local = tempDir('vg-sftp-');
     const inbound = join(sshd.root, 'dup', 'inbound');
     const twin = await gpgPlacementFile(gpg, local, 'twin.csv.gpg', ['ACC-T1', 'ACC-T2']);
     copyFileSync(twin, join(inbound, 'twin-a.csv.gpg'));

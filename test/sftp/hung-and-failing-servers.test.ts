@@ -1,7 +1,6 @@
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSftpPollers } from '../../src/ingest/sftp-poller.js';
@@ -10,6 +9,7 @@ import { Gpg } from '../helpers/gpg.js';
 import { startSshd, type TestSshd } from '../helpers/sshd.js';
 import { workspaceDeps } from '../helpers/workspace.js';
 import { ageFile, gpgPlacementFile, listDir, query, sftpSection, sftpWorkspace, startPollers, stopGpgAgent, waitUntil } from './harness.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 let sshd: TestSshd;
 let gpg: Gpg;
@@ -25,7 +25,7 @@ afterAll(async () => {
 describe('a hung, dead or impostor server never hangs the gateway', () => {
   it('times out a call to an sshd that was SIGSTOPped as a download started, recovers after SIGCONT, and takes the file once; reconnects after sshd is killed and restarted', async () => {
     const ws = sftpWorkspace({ 'demo-bank': sftpSection(sshd, 'hang', { callTimeoutMs: 1000, keepaliveIntervalMs: 300, maxBackoffMs: 800 }) });
-    const local = mkdtempSync(join(tmpdir(), 'vg-sftp-'));
+    const local = tempDir('vg-sftp-');
     const inbound = join(sshd.root, 'hang', 'inbound');
     const file = await gpgPlacementFile(gpg, local, 'stalled.csv.gpg', ['ACC-H1', 'ACC-H2']);
     copyFileSync(file, join(inbound, 'stalled.csv.gpg'));
@@ -103,7 +103,7 @@ describe('a hung, dead or impostor server never hangs the gateway', () => {
     }, (raw) => {
       raw.sources['demo-dead'] = { ...structuredClone(raw.sources['demo-agency']!), sftp: sftpSection(sshd, 'dead', { port: deadPort }) };
     });
-    const local = mkdtempSync(join(tmpdir(), 'vg-sftp-'));
+    const local = tempDir('vg-sftp-');
     const bankFile = await gpgPlacementFile(gpg, local, 'bank.csv.gpg', ['ACC-B1']);
     copyFileSync(bankFile, join(sshd.root, 'impostor', 'inbound', 'bank.csv.gpg'));
     const agencyFiles = await Promise.all([1, 2, 3].map((i) => gpgPlacementFile(gpg, local, `agency-${i}.csv.gpg`, [`ACC-A${i}`], { signer: 'demo-agency@example.invalid' })));

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gpg } from '../helpers/gpg.js';
 import { startSshd, type TestSshd } from '../helpers/sshd.js';
 import { gpgPlacementFile, listDir, query, sftpSection, sftpWorkspace, startPollers, stopGpgAgent, waitUntil } from './harness.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 let sshd: TestSshd;
 let gpg: Gpg;
@@ -22,7 +22,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('readiness: a file is taken only when its creditor has finished writing it', () => {
   it('does not take a file that grows every 200 ms until it has settled, then takes it once and whole', async () => {
     const ws = sftpWorkspace({ 'demo-bank': sftpSection(sshd, 'grow') });
-    const local = mkdtempSync(join(tmpdir(), 'vg-sftp-'));
+    const local = tempDir('vg-sftp-');
     const bytes = readFileSync(await gpgPlacementFile(gpg, local, 'growing.csv.gpg', ['ACC-G1', 'ACC-G2', 'ACC-G3']));
     const inbound = join(sshd.root, 'grow', 'inbound');
     const remote = join(inbound, 'growing.csv.gpg');
@@ -49,7 +49,7 @@ describe('readiness: a file is taken only when its creditor has finished writing
 
   it('never takes temp names (.part, .filepart, .tmp, dot-files, markers); a .part renamed to its final name is taken once', async () => {
     const ws = sftpWorkspace({ 'demo-bank': sftpSection(sshd, 'part') });
-    const local = mkdtempSync(join(tmpdir(), 'vg-sftp-'));
+    const local = tempDir('vg-sftp-');
     const file = await gpgPlacementFile(gpg, local, 'upload.csv.gpg', ['ACC-P1']);
     const inbound = join(sshd.root, 'part', 'inbound');
     const temps = ['upload.csv.gpg.part', 'other.csv.gpg.filepart', 'other.csv.gpg.tmp', '.hidden.csv.gpg', 'other.csv.gpg.done'];
@@ -73,7 +73,7 @@ describe('readiness: a file is taken only when its creditor has finished writing
 
   it("with readiness 'marker', takes a file only once <name>.done exists, and moves the marker with it", async () => {
     const ws = sftpWorkspace({ 'demo-bank': sftpSection(sshd, 'marker', { readiness: 'marker' }) });
-    const local = mkdtempSync(join(tmpdir(), 'vg-sftp-'));
+    const local = tempDir('vg-sftp-');
     const file = await gpgPlacementFile(gpg, local, 'marked.csv.gpg', ['ACC-M1']);
     const inbound = join(sshd.root, 'marker', 'inbound');
     writeFileSync(join(inbound, 'marked.csv.gpg'), readFileSync(file));

@@ -1,10 +1,10 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gpg } from '../helpers/gpg.js';
 import { startSshd, type TestSshd } from '../helpers/sshd.js';
 import { ageFile, gpgPlacementFile, listDir, query, sftpSection, sftpWorkspace, startPollers, stopGpgAgent, waitUntil } from './harness.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 let sshd: TestSshd;
 let gpg: Gpg;
@@ -19,7 +19,7 @@ afterAll(async () => {
 describe('the SFTP poller against a real OpenSSH sshd', () => {
   it('takes a gpg-made file once, moves it to processed/, and writes an ack that gpg decrypts and verifies as signed by the gateway', async () => {
     const ws = sftpWorkspace({ 'demo-bank': sftpSection(sshd, 'bank1') });
-    const local = mkdtempSync(join(tmpdir(), 'vg-sftp-'));
+    const local = tempDir('vg-sftp-');
     const inbound = join(sshd.root, 'bank1', 'inbound');
     const good = await gpgPlacementFile(gpg, local, 'demo-bank_placement_20261128_001.csv.gpg', ['ACC-1001', 'ACC-1002']);
     // One record with a bad currency: committed with a rejection, listed in the CSV by position, field and code.
@@ -84,7 +84,7 @@ describe('the SFTP poller against a real OpenSSH sshd', () => {
   it('reports an ack folder it cannot write and retries it each cycle without taking the file twice; the ack lands once the folder is fixed', async () => {
     // The test sshd runs as root, so a permission bit would not stop it: a plain file where a folder must go does.
     const ws = sftpWorkspace({ 'demo-bank': sftpSection(sshd, 'blocked', { ackDir: 'blocked/acks' }) });
-    const local = mkdtempSync(join(tmpdir(), 'vg-sftp-'));
+    const local = tempDir('vg-sftp-');
     const inbound = join(sshd.root, 'blocked', 'inbound');
     writeFileSync(join(inbound, 'blocked'), 'a file where the ack folder should be');
     copyFileSync(await gpgPlacementFile(gpg, local, 'waiting.csv.gpg', ['ACC-W1']), join(inbound, 'waiting.csv.gpg'));
@@ -113,7 +113,7 @@ describe('the SFTP poller against a real OpenSSH sshd', () => {
     const ws = sftpWorkspace({ 'demo-bank': sftpSection(sshd, 'large') }, (raw) => {
       raw.limits = { ...raw.limits, maxFileBytes: 4096 };
     });
-    const local = mkdtempSync(join(tmpdir(), 'vg-sftp-'));
+    const local = tempDir('vg-sftp-');
     const inbound = join(sshd.root, 'large', 'inbound');
     const refs = Array.from({ length: 60 }, (_, i) => `ACC-L${i}`);
     copyFileSync(await gpgPlacementFile(gpg, local, 'big.csv.gpg', refs, { compress: 'none' }), join(inbound, 'big.csv.gpg'));
