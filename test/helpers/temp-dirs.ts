@@ -6,8 +6,8 @@ const made: string[] = [];
 
 /**
  * A new directory under the system temp folder, removed when the test file ends (test/setup.ts):
- * a full run of the suite used to leave a few hundred megabytes of workspaces, spool copies and
- * GnuPG homes behind.
+ * a full run of the suite used to leave its workspaces (databases, spool copies) and GnuPG homes
+ * behind, some of them tens of megabytes.
  */
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
