@@ -105,7 +105,11 @@ describe('bad input: each gets its code and nothing is stored', () => {
     bad.forEach(([, , field, code], i) => {
       expect(ack.errors).toContainEqual(expect.objectContaining({ record: i + 2, field, code }));
     });
-    const text = JSON.stringify(ack);
+    // Scanned without what the gateway makes itself (ids, the hash, the time, the file's sums): those
+    // hold digits of their own, and "1.00" once turned up in a received_at of "…:11.001Z".
+    const { receipt_id: _id, sha256: _sha, received_at: _at, control_totals: _totals, ...echoed } = ack;
+    const text = JSON.stringify(echoed);
+    expect(text).toContain('ITEMIZATION_MISMATCH');
     for (const [, overrides] of bad) for (const value of Object.values(overrides)) if (value.length > 3 && !['us_ssn', 'cn_ric', 'gb_nino'].includes(value)) expect(text).not.toContain(value);
     expect(await gw.deps.store.countStagedRecords(ack.receipt_id)).toBe(2);
   });
