@@ -88,8 +88,13 @@ export function prepareBatch(batch: readonly RawRecord[], ctx: PrepareContext, d
 export function concatPrepared(parts: readonly PreparedBatch[]): PreparedBatch {
   if (parts.length === 1) return parts[0]!;
   const dropped = new Map<string, number>();
-  for (const p of parts) for (const [field, n] of p.dropped) dropped.set(field, (dropped.get(field) ?? 0) + n);
+  for (const p of parts) addDropped(dropped, p.dropped);
   return { records: parts.flatMap((p) => p.records), findings: parts.flatMap((p) => p.findings), dropped: [...dropped] };
+}
+
+/** Adds counts of dropped fields (field → records) to `into`. */
+export function addDropped(into: Map<string, number>, counts: Iterable<readonly [string, number]>): void {
+  for (const [field, n] of counts) into.set(field, (into.get(field) ?? 0) + n);
 }
 
 /**

@@ -6,7 +6,7 @@ import type { MinimisationPolicy } from '../minimise/policy.js';
 import { newFileTally, readRecords, type FileTally, type RawRecord, type ReadRecordsOptions } from '../parse/read-records.js';
 import { Tokeniser } from '../tokenise/tokens.js';
 import type { PreparedRows } from './batches.js';
-import { prepareBatch, type PrepareContext, type PreparedBatch } from './prepare-batch.js';
+import { addDropped, prepareBatch, type PrepareContext, type PreparedBatch } from './prepare-batch.js';
 
 /** What the thread is started with: the token keys (they never leave this process) and the policy. */
 interface PrepareWorkerData {
@@ -230,7 +230,7 @@ function addTally(tally: FileTally, t: TallyMessage): void {
   tally.totals.balance.addMinorUnits(t.balanceMinor);
   tally.totals.balanceUnreadable += t.balanceUnreadable;
   tally.totals.trailer = t.trailer;
-  for (const [field, n] of t.droppedFields) tally.droppedFields.set(field, (tally.droppedFields.get(field) ?? 0) + n);
+  addDropped(tally.droppedFields, t.droppedFields);
 }
 
 function asError(failure: Failure): Error {

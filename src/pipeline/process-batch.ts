@@ -3,7 +3,7 @@ import type { Deps } from '../deps.js';
 import { rejection } from '../errors/gateway-error.js';
 import type { RawRecord } from '../parse/read-records.js';
 import type { AccountState, Lease, StagedFinding, StagedRecord, SubjectKeyConflict } from '../store/store.js';
-import { prepareBatch, type PrepareContext, type PreparedBatch, type PreparedRecord } from './prepare-batch.js';
+import { addDropped, prepareBatch, type PrepareContext, type PreparedBatch, type PreparedRecord } from './prepare-batch.js';
 
 export interface BatchContext extends PrepareContext {
   lease: Lease;
@@ -38,7 +38,7 @@ export async function writeBatch(deps: Deps, ctx: BatchContext, batch: SealedBat
  * the accounts, finds or makes the subjects' data keys and seals the vaulted values, ready to write.
  */
 export async function sealBatch(deps: Deps, prepared: PreparedBatch, ctx: BatchContext): Promise<SealedBatch> {
-  for (const [field, n] of prepared.dropped) ctx.dropped.set(field, (ctx.dropped.get(field) ?? 0) + n);
+  addDropped(ctx.dropped, prepared.dropped);
   const findings: StagedFinding[] = prepared.findings;
   const accounts = await deps.store.findAccounts(prepared.records.flatMap((r) => r.accountCandidates));
 
