@@ -70,14 +70,13 @@ export function prepareBatch(batch: readonly RawRecord[], ctx: PrepareContext, d
       const subject = subjectOf(m, tokens.national_id_token);
       placementSubject = 'token' in subject ? subject.token : deps.tokeniser.internal(subject.domain, accountValue(ctx.source, subject.value));
     }
-    const vault = hasAny(m.vault) ? JSON.stringify(m.vault) : null;
     records.push({
       recordNo: m.recordNo,
       accountCandidates: deps.tokeniser.internalAllVersions('account', accountValue(ctx.source, m.accountRef)),
       placementSubject,
       facts: recordFacts(ctx.kind, m.keep),
       data: storedJson(m.keep, m.last4Clear, tokens),
-      vault,
+      vault: hasAny(m.vault) ? JSON.stringify(m.vault) : null,
       warnings: m.warnings,
     });
   }
