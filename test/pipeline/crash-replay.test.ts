@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, rmSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { placementCsv } from '../../src/demo/sample-placements.js';
 import { runVeilgate } from '../helpers/cli.js';
 import { Gpg } from '../helpers/gpg.js';
@@ -12,8 +12,7 @@ import { makeWorkspace } from '../helpers/workspace.js';
 describe('a crash mid-file', () => {
   it('SIGKILLed while staging, then run again (on the worker thread), converges on exactly one committed copy of each record', async () => {
     const ws = makeWorkspace();
-    // About 150 MB (the file, its plaintext, the database): not left behind in the temp folder.
-    onTestFinished(() => rmSync(ws.dir, { recursive: true, force: true }));
+    // About 150 MB (the file, its plaintext, the database), removed when the file ends like every workspace.
     const gpg = await Gpg.create();
     const records = 60_000;
     const csv = join(ws.dir, 'big.csv');
