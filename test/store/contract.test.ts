@@ -205,9 +205,12 @@ describe.each(['sqlite', 'postgres'] as const)('%s store contract', (kind: Backe
 
   it('returns staged records byte for byte, and removes only the later records of a repeated account', async () => {
     const { file, lease } = await receiveAndClaim();
-    const oddJson = '{"z":"last","a": 1,  "nested":{"b":2}}';
+    // Key order and spacing kept; and what PostgreSQL's COPY text format treats specially (backslash,
+    // tab, newline, carriage return, its \N and \. markers) comes back as it went in.
+    const oddJson = '{"z":"last","a": 1,  "nested":{"b":2},"esc":"a\\\\b \\"q\\" \\n \\t \\u0000","raw":"\t|\n|\r|\\N|\\.|é|😀"}';
+    const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
     await store.stage(lease, [
-      { recordNo: 1, kind: 'placement', accountToken: 'A1', subjectToken: 'S1', data: oddJson, vault: Buffer.from([0, 1, 2, 255]), ...noFacts },
+      { recordNo: 1, kind: 'placement', accountToken: 'A1', subjectToken: 'S1', data: oddJson, vault: allBytes, ...noFacts },
       { recordNo: 2, kind: 'placement', accountToken: 'A2', subjectToken: null, data: '{}', vault: null, ...noFacts },
     ], []);
     await store.stage(lease, [
@@ -219,7 +222,7 @@ describe.each(['sqlite', 'postgres'] as const)('%s store contract', (kind: Backe
     expect(await store.countStagedRecords(file.receiptId)).toBe(3);
     const records = await store.listRecords(file.receiptId, 10);
     expect(records.map((r) => r.recordNo)).toEqual([1, 2, 4]);
-    expect(records[0]).toEqual({ recordNo: 1, kind: 'placement', accountToken: 'A1', subjectToken: 'S1', data: oddJson, vault: Buffer.from([0, 1, 2, 255]) });
+    expect(records[0]).toEqual({ recordNo: 1, kind: 'placement', accountToken: 'A1', subjectToken: 'S1', data: oddJson, vault: allBytes });
     expect(records[1]!.vault).toBeNull();
     expect(await store.listRecords(file.receiptId, 1)).toHaveLength(1);
   });
@@ -228,10 +231,11 @@ describe.each(['sqlite', 'postgres'] as const)('%s store contract', (kind: Backe
 
   it('publishes subject keys staged with a file only when the file commits', async () => {
     const { file, lease } = await receiveAndClaim();
-    await store.stage(lease, staged('placement', [{ account: 'A1', subject: 'S1' }]), [], new Map([['S1', Buffer.from('key-1')]]));
+    const wrapped = Buffer.from(Array.from({ length: 256 }, (_, i) => 255 - i)); // every byte value, as a wrapped key may hold
+    await store.stage(lease, staged('placement', [{ account: 'A1', subject: 'S1' }]), [], new Map([['S1', wrapped]]));
     expect(await store.getSubjectKeys(['S1'])).toEqual(new Map());
     expect(await store.commitFile(lease, '{}', iso(), draft('file.committed', file.receiptId))).toBe('committed');
-    expect(await store.getSubjectKeys(['S1', 'S2'])).toEqual(new Map([['S1', Buffer.from('key-1')]]));
+    expect(await store.getSubjectKeys(['S1', 'S2'])).toEqual(new Map([['S1', wrapped]]));
   });
 
   it('refuses to commit over a key another file committed meanwhile, until the file is settled', async () => {
