@@ -360,4 +360,15 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
       SELECT 1;
     `,
   },
+  {
+    version: 14,
+    name: 'records checked against their file by the staging transaction',
+    sql: `
+      -- The foreign key on records.receipt_id checked every staged row on its own (a lookup and a row
+      -- lock on the file): 1.7 of the 3.3 s of server CPU that COPYing 200,000 records took. Staging
+      -- already holds the file's row FOR SHARE and checks its lease in the same transaction, and files
+      -- are never deleted, so the check could not fail.
+      ALTER TABLE records DROP CONSTRAINT IF EXISTS records_receipt_id_fkey;
+    `,
+  },
 ];
