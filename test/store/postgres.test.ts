@@ -128,4 +128,36 @@ describe('postgres store', () => {
       await c.end();
     }
   });
+  it('moves the accounts of a schema made before migration 15 into subject_accounts, and finds a subject\'s accounts through them', async () => {
+    const schema = freshSchema();
+    const c = new pg.Client({ connectionString: pgUrl });
+    await c.connect();
+    try {
+      // The schema as version 14 left it, with two accounts of one subject and one without a subject.
+      await c.query(`CREATE SCHEMA ${schema}; SET search_path TO ${schema}`);
+      await c.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+      for (const m of postgresMigrations.filter((m) => m.version <= 14)) {
+        await c.query(m.sql);
+        await c.query('INSERT INTO schema_migrations VALUES ($1, $2, $3)', [m.version, m.name, '2026-11-01T00:00:00.000Z']);
+      }
+      await c.query(`INSERT INTO files (receipt_id, source, kind, channel, envelope, file_name, sha256, size_bytes, spool_path, received_at, state)
+        VALUES ('r1', 'acme', 'placement', 'cli', 'pgp', 'f', 'x', 0, '/nowhere', '2026-11-01T00:00:00.000Z', 'committed')`);
+      for (const [account, subject, n] of [['A1', 'S1', 1], ['A2', 'S1', 2], ['A3', null, 3]] as const) {
+        await c.query(`INSERT INTO records (receipt_id, record_no, kind, account_token, subject_token, data) VALUES ('r1', $1, 'placement', $2, $3, '{}')`, [n, account, subject]);
+        await c.query(`INSERT INTO accounts (account_token, subject_token, status, placement_receipt, placement_record, commit_seq, source)
+          VALUES ($1, $2, 'placed', 'r1', $3, 1, 'acme')`, [account, subject, n]);
+      }
+
+      const store = await open(schema);
+      const { rows } = await c.query(`SELECT subject_token, account_token FROM ${schema}.subject_accounts ORDER BY 1, 2`);
+      expect(rows).toEqual([{ subject_token: 'S1', account_token: 'A1' }, { subject_token: 'S1', account_token: 'A2' }]);
+      expect((await c.query(`SELECT to_regclass('${schema}.accounts_by_subject') AS idx`)).rows).toEqual([{ idx: null }]);
+      // A subject's change reaches both of its accounts through the new table.
+      const changed = await store.recordSubjectChange({ subjectToken: 'S1', changes: { consent_email: 'withdrawn' }, origin: 'api:test', at: '2026-11-02T00:00:00.000Z' },
+        { actor: 'gateway', action: 'subject.changed', target: 'S1', details: {} });
+      expect(changed?.accounts).toBe(2);
+    } finally {
+      await c.end();
+    }
+  });
 });

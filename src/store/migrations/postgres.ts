@@ -371,4 +371,24 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
       ALTER TABLE records DROP CONSTRAINT IF EXISTS records_receipt_id_fkey;
     `,
   },
+  {
+    version: 15,
+    name: 'subject accounts in subject order, on PostgreSQL too',
+    sql: `
+      -- SQLite's migration 13, here: the commit's upsert of a file's accounts wrote the index on
+      -- accounts(subject_token) in random order. subject_accounts is filled in subject order instead.
+      -- On a fresh schema, 1,000,000 placements: the upsert went from 13.1 to 6.6 s and filling
+      -- subject_accounts took 5.0 s, so the commit gains little yet; what it avoids is the random
+      -- writes, which SQLite showed grow with the table. A row whose account has since moved to another
+      -- subject is stale and ignored: readers join it to accounts on both tokens.
+      CREATE TABLE subject_accounts (
+        subject_token TEXT COLLATE "C" NOT NULL,
+        account_token TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (subject_token, account_token)
+      );
+      INSERT INTO subject_accounts (subject_token, account_token)
+        SELECT subject_token, account_token FROM accounts WHERE subject_token IS NOT NULL ORDER BY subject_token, account_token;
+      DROP INDEX accounts_by_subject;
+    `,
+  },
 ];

@@ -360,4 +360,13 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       SELECT 1;
     `,
   },
+  {
+    version: 15,
+    name: 'subject accounts in subject order, on PostgreSQL too',
+    sql: `
+      -- PostgreSQL's catching up with migration 13; nothing to do here. Recorded so that both stores'
+      -- versions stay aligned.
+      SELECT 1;
+    `,
+  },
 ];

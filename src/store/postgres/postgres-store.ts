@@ -366,7 +366,10 @@ export class PostgresStore implements Store {
       if (committed === undefined) return 'lease-lost';
       const seq = committed.commit_seq;
       const steps = commitStepsFor(committed.kind);
-      if (steps.placeAccounts) await tx.q(sql.upsertPlacedAccounts, [id, seq]);
+      if (steps.placeAccounts) {
+        await tx.q(sql.upsertPlacedAccounts, [id, seq]);
+        await tx.q(sql.insertSubjectAccounts, [id]);
+      }
       if (steps.recallAccounts) await tx.q(sql.markRecalledAccounts, [id, seq]);
       if (steps.accountUpdates) await tx.q(sql.insertAccountUpdates, [id, seq]);
       if (steps.subjectEvents) await tx.q(sql.insertSubjectEventsFromFile, [id, finishedAt]);
@@ -720,7 +723,7 @@ export class PostgresStore implements Store {
 
   async recordSubjectChange(change: { subjectToken: string; changes: Readonly<Record<string, string>>; origin: string; at: string }, audit: AuditDraft): Promise<{ consentVersion: number; accounts: number } | null> {
     return this.#tx(async (tx) => {
-      const accounts = await tx.q<{ account_token: string; source: string }>('SELECT account_token, source FROM accounts WHERE subject_token = $1 ORDER BY account_token', [change.subjectToken]);
+      const accounts = await tx.q<{ account_token: string; source: string }>(sql.accountsOfSubject, [change.subjectToken]);
       if (accounts.length === 0) return null;
       const fields = Object.entries(change.changes);
       let consentVersion = 0;
@@ -1120,6 +1123,11 @@ const sql = {
     ON CONFLICT (account_token) DO UPDATE SET subject_token = EXCLUDED.subject_token, status = 'placed', delinquency_date = EXCLUDED.delinquency_date,
       placement_receipt = EXCLUDED.placement_receipt, placement_record = EXCLUDED.placement_record, commit_seq = EXCLUDED.commit_seq,
       source = EXCLUDED.source, recall_receipt = NULL, recall_record = NULL`,
+  // In subject order, so that each page of subject_accounts is written once per commit.
+  insertSubjectAccounts: `INSERT INTO subject_accounts (subject_token, account_token)
+    SELECT subject_token, account_token FROM records WHERE receipt_id = $1 AND kind = 'placement' AND subject_token IS NOT NULL
+    ORDER BY subject_token, account_token
+    ON CONFLICT DO NOTHING`,
   markRecalledAccounts: `UPDATE accounts SET status = 'recalled', commit_seq = $2, recall_receipt = r.receipt_id, recall_record = r.record_no
     FROM (SELECT account_token, receipt_id, record_no FROM records WHERE receipt_id = $1 AND kind = 'recall') AS r
     WHERE accounts.account_token = r.account_token`,
@@ -1140,7 +1148,8 @@ const sql = {
   insertSubjectFeedEventsFromFile: `INSERT INTO feed_events (type, source, account_token, subject_token, receipt_id, record_no, at)
     SELECT CASE r.update_type WHEN 'restriction' THEN 'subject.restricted' ELSE 'subject.consent_changed' END,
       a.source, a.account_token, a.subject_token, r.receipt_id, r.record_no, $2
-    FROM records r JOIN accounts a ON a.subject_token = r.subject_token AND a.account_token <> r.account_token
+    FROM records r JOIN subject_accounts sa ON sa.subject_token = r.subject_token
+      JOIN accounts a ON a.account_token = sa.account_token AND a.subject_token = sa.subject_token AND a.account_token <> r.account_token
     WHERE r.receipt_id = $1 AND r.kind = 'update' AND r.update_type IN ('restriction','consent')
     ORDER BY r.record_no, a.account_token`,
   committedKeyConflict: `SELECT 1 FROM staged_subject_keys s JOIN subjects t ON t.subject_token = s.subject_token
@@ -1190,8 +1199,13 @@ const sql = {
     WHERE a.at >= $1 AND a.at < $2 AND a.action = ANY($3::text[]) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`,
   holdingsAccounts: `SELECT a.account_token, a.source, a.status, a.purged_at, f.receipt_id, f.file_name, f.received_at, r.record_no, r.data, r.vault,
       (SELECT COUNT(*) FROM account_updates u WHERE u.account_token = a.account_token) AS updates
-    FROM accounts a JOIN records r ON r.receipt_id = a.placement_receipt AND r.record_no = a.placement_record
-    JOIN files f ON f.receipt_id = a.placement_receipt WHERE a.subject_token = $1 ORDER BY f.received_at, a.account_token`,
+    FROM subject_accounts sa JOIN accounts a ON a.account_token = sa.account_token AND a.subject_token = sa.subject_token
+    JOIN records r ON r.receipt_id = a.placement_receipt AND r.record_no = a.placement_record
+    JOIN files f ON f.receipt_id = a.placement_receipt WHERE sa.subject_token = $1 ORDER BY f.received_at, a.account_token`,
+  // Through subject_accounts (migration 15); a stale row (the account moved to another subject) joins nothing.
+  accountsOfSubject: `SELECT a.account_token, a.source FROM subject_accounts sa
+    JOIN accounts a ON a.account_token = sa.account_token AND a.subject_token = sa.subject_token
+    WHERE sa.subject_token = $1 ORDER BY a.account_token`,
 } as const;
 
 function fileParams(f: NewFile): unknown[] {
