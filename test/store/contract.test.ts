@@ -205,8 +205,9 @@ describe.each(['sqlite', 'postgres'] as const)('%s store contract', (kind: Backe
 
   it('returns staged records byte for byte, and removes only the later records of a repeated account', async () => {
     const { file, lease } = await receiveAndClaim();
-    // Key order and spacing kept; and what PostgreSQL's COPY text format treats specially (backslash,
-    // tab, newline, carriage return, its \N and \. markers) comes back as it went in.
+    // Key order and spacing kept; characters of one to four UTF-8 bytes, and what text formats treat
+    // specially (backslash, tab, newline, carriage return, COPY's \N and \. markers), come back as they
+    // went in, as does a vault of every byte value.
     const oddJson = '{"z":"last","a": 1,  "nested":{"b":2},"esc":"a\\\\b \\"q\\" \\n \\t \\u0000","raw":"\t|\n|\r|\\N|\\.|é|😀"}';
     const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
     await store.stage(lease, [
