@@ -12,6 +12,7 @@ import { recordSchemas } from '../validate/schemas.js';
 import { committedAck, rejectedAck, type Ack } from './ack.js';
 import { batches, gathered, preparedInBatches } from './batches.js';
 import { isFinal, rejectsFile } from './file-states.js';
+import { keepLease } from './lease-keeper.js';
 import { prepareBatch, type PrepareContext, type PreparedBatch } from './prepare-batch.js';
 import { PrepareWorker, WorkerSlots } from './prepare-worker.js';
 import { rejectRepeatedAccounts, sealBatch, settleSubjectKeys, writeBatch } from './process-batch.js';
@@ -56,7 +57,7 @@ export function filesInFlight(): string[] {
 /** processFile for a file this worker has claimed already (the recovery loop claims the next one it may). */
 export async function processClaimed(deps: Deps, file: FileRow, lease: Lease, onProgress?: (p: Progress) => void): Promise<Ack> {
   const log = deps.log.child({ receiptId: file.receiptId, source: file.source, kind: file.kind });
-  const keeper = keepLease(deps, lease);
+  const keeper = keepLease(deps, lease, deps.config.limits.leaseTtlMs);
   const tally = newFileTally();
   inFlight.add(file.receiptId);
   try {
@@ -263,26 +264,6 @@ async function* countBytes(source: AsyncIterable<Uint8Array>, progress: Progress
     progress.plaintextBytes += chunk.length;
     yield chunk;
   }
-}
-
-/** Renews the lease at a third of its life so that a slow but live worker keeps its file. */
-function keepLease(deps: Deps, lease: Lease): { stop(): void } {
-  const ttl = deps.config.limits.leaseTtlMs;
-  // A renewal still in flight when the file commits finds it no longer processing: not a loss.
-  let stopped = false;
-  const timer = setInterval(() => {
-    deps.store.renewLease(lease, deps.clock.now().getTime(), ttl).then(
-      (ok) => { if (!ok && !stopped) deps.log.warn({ receiptId: lease.receiptId }, 'lease lost'); },
-      (err: unknown) => deps.log.error({ err, receiptId: lease.receiptId }, 'lease renewal failed'),
-    );
-  }, Math.max(250, Math.floor(ttl / 3)));
-  timer.unref();
-  return {
-    stop: () => {
-      stopped = true;
-      clearInterval(timer);
-    },
-  };
 }
 
 /** A lease owner on this host whose process is gone cannot finish: its file may be taken at once. */
