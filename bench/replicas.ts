@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { placementCsv } from '../src/demo/sample-placements.js';
 import { startSshd } from '../test/helpers/sshd.js';
+import { removeTempDirs } from '../test/helpers/temp-dirs.js';
 import { makeWorkspace } from '../test/helpers/workspace.js';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '200000' }, files: { type: 'string', default: '4' }, 'skip-store': { type: 'boolean', default: false }, 'skip-replicas': { type: 'boolean', default: false }, pin: { type: 'boolean', default: false }, logs: { type: 'string' }, 'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' } } });
@@ -202,4 +203,6 @@ try {
   for (const schema of schemas) await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await db.end();
   rmSync(work, { recursive: true, force: true });
+  // The workspaces' folders (databases, spools): outside vitest no test hook removes them.
+  removeTempDirs();
 }
