@@ -30,7 +30,8 @@ export function preparedInBatches(chunks: AsyncIterable<RawRecord[]>, size: numb
   return gathered(preparedChunks(chunks, size, prepare), size);
 }
 
-async function* preparedChunks(chunks: AsyncIterable<RawRecord[]>, size: number, prepare: (records: readonly RawRecord[]) => PreparedBatch): AsyncGenerator<PreparedRows> {
+/** Each chunk of parsed records prepared as it comes, a staging batch at most at a time. */
+export async function* preparedChunks(chunks: AsyncIterable<RawRecord[]>, size: number, prepare: (records: readonly RawRecord[]) => PreparedBatch): AsyncGenerator<PreparedRows> {
   for await (const chunk of chunks) {
     // A JOSE body arrives as one chunk: it is prepared a batch at a time.
     for (let from = 0; from < chunk.length; from += size) {

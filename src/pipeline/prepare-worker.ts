@@ -1,8 +1,10 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import * as openpgp from 'openpgp';
 import type { FileErrorCode } from '../errors/codes.js';
 import { GatewayError, isGatewayError, type SafeDetails } from '../errors/gateway-error.js';
 import type { KeyRing } from '../keys/keyring.js';
 import type { MinimisationPolicy } from '../minimise/policy.js';
+import { openPgpFile, type OpenedFile } from '../open/pgp.js';
 import { newFileTally, readRecords, type FileTally, type RawRecord, type ReadRecordsOptions } from '../parse/read-records.js';
 import { Tokeniser } from '../tokenise/tokens.js';
 import type { PreparedRows } from './batches.js';
@@ -15,12 +17,46 @@ interface PrepareWorkerData {
   policy: MinimisationPolicy;
 }
 
-/** A plaintext stream to parse and prepare on the thread. */
+/** How to read and prepare a file's plaintext on the thread. */
 export interface StreamJob {
   readonly read: ReadRecordsOptions;
   /** The staging batch size: prepared rows waiting on the main thread are bounded in batches. */
   readonly batchRecords: number;
   readonly ctx: PrepareContext;
+}
+
+/**
+ * A spooled OpenPGP file for the thread to open itself, with the keys to open it (as bytes: key
+ * objects cannot cross; they stay in this process). The limits are the job's.
+ */
+export interface EncryptedFileJob {
+  readonly spoolPath: string;
+  readonly decryptionKeys: readonly Uint8Array[];
+  readonly verificationKeys: readonly Uint8Array[];
+  readonly requireSignature: boolean;
+}
+
+/**
+ * A file being decrypted, parsed and prepared on the thread, as `OpenedFile` is on this one: its
+ * prepared rows are unauthenticated until `finish()` resolves, so they go into staging only.
+ */
+export interface PreparedFile {
+  /**
+   * Prepared chunks in file order (a few dozen rows each: `gathered` makes staging batches of them).
+   * When they have all come, the file's control totals and dropped columns are in the tally.
+   * @throws GatewayError OPEN_NOT_OPENPGP, OPEN_DECRYPT_FAILED, OPEN_INTEGRITY_FAILED,
+   *   OPEN_DECOMPRESSED_TOO_LARGE as decryption meets them; what readRecords throws (PARSE_*,
+   *   FILE_TRAILER_INVALID).
+   */
+  readonly prepared: AsyncIterable<PreparedRows>;
+  /**
+   * Decrypts whatever the parser left (it may have stopped early), so that the integrity check at the
+   * end of the message runs, then checks the signature.
+   * @throws GatewayError OPEN_INTEGRITY_FAILED, OPEN_SIGNATURE_MISSING, OPEN_SIGNATURE_INVALID
+   */
+  finish(): Promise<{ signerKeyId: string | null }>;
+  /** Stops decrypting and releases the file. */
+  abort(): Promise<void>;
 }
 
 /**
@@ -61,34 +97,37 @@ type Failure = { code: FileErrorCode; details?: SafeDetails } | { bug: string };
 
 type Request =
   | { type: 'prepare'; id: number; batch: readonly RawRecord[]; ctx: PrepareContext }
-  | { type: 'open'; job: StreamJob }
-  | { type: 'chunk'; bytes: Uint8Array }
-  | { type: 'end' };
+  | { type: 'decrypt'; file: EncryptedFileJob; job: StreamJob }
+  /** Rows of the file's prepared chunks taken by the stager: room for as many more. */
+  | { type: 'taken'; rows: number }
+  | { type: 'finish' }
+  | { type: 'abort' };
 type Reply =
   | { type: 'prepared'; id: number; prepared: PreparedBatch }
   | { type: 'prepare-failed'; id: number; error: string }
-  | { type: 'took'; bytes: number }
-  | { type: 'batch'; batch: PreparedRows }
+  /** plaintextBytes: decrypted so far, for progress. */
+  | { type: 'batch'; batch: PreparedRows; plaintextBytes: number }
   | { type: 'done'; tally: TallyMessage }
-  | { type: 'failed'; failure: Failure };
+  | { type: 'failed'; failure: Failure }
+  | { type: 'finished'; signerKeyId: string | null }
+  | { type: 'finish-failed'; failure: Failure }
+  | { type: 'aborted' };
 
 /**
- * Decrypted bytes sent to the thread and not yet taken by its parser. With at most this much in
- * flight and `maxQueuedBatches` batches' worth of prepared rows waiting here, the thread runs ahead
- * of the writes by a bounded amount of memory whatever the file's size.
+ * Prepared rows the thread runs ahead of the stager by, at most: it waits for them to be taken before
+ * it decrypts further, so that memory stays bounded whatever the file's size.
  */
-const maxBytesInFlight = 1 << 20;
 const maxQueuedBatches = 2;
 
 /**
- * Parsing, validation, minimisation and tokenising on a worker thread, beside the main thread's
- * decryption, sealing and store writes. Only computation moves: every store call stays on the main
+ * Decryption, parsing, validation, minimisation and tokenising on a worker thread, beside the main
+ * thread's sealing and store writes. Only computation moves: every store call stays on the main
  * thread, in the same order and transactions, so crash safety is unchanged. Sealing stays on the
  * main thread: it needs the store's accounts and subject keys.
  *
- * Two uses: `parseAndPrepare` takes a whole decrypted stream (files), so that records are made, and
- * collected, on the thread that reads them and only their prepared strings cross; `prepare` takes
- * batches of records already read (JOSE bodies, which are parsed whole). Answers come in order.
+ * Two uses: `decryptAndPrepare` opens a spooled file on the thread, so that neither its plaintext nor
+ * its records cross, only their prepared strings; `prepare` takes batches of records already read
+ * (JOSE bodies, which are opened and parsed whole). Answers come in order.
  */
 export class PrepareWorker {
   readonly #worker: Worker;
@@ -142,74 +181,68 @@ export class PrepareWorker {
   }
 
   /**
-   * Sends `plaintext` to the thread as it is read and yields its prepared chunks in file order (a few
-   * dozen rows each: `gathered` makes staging batches of them). When the stream ends, the thread's
-   * control totals and dropped columns are added to `tally`.
-   * @throws GatewayError what readRecords throws (PARSE_*, FILE_TRAILER_INVALID), and whatever reading
-   *   `plaintext` throws (OPEN_*), as they happen.
+   * Opens `file` on the thread and yields its records prepared, in file order, no more than
+   * `maxQueuedBatches` staging batches ahead of the caller. Decrypted bytes so far go to `progress`.
    */
-  async *parseAndPrepare(plaintext: AsyncIterable<Uint8Array>, job: StreamJob, tally: FileTally): AsyncGenerator<PreparedRows> {
-    if (this.#failed !== null) throw this.#failed;
-    if (this.#stream !== null) throw new Error('prepare worker: one stream at a time');
+  decryptAndPrepare(file: EncryptedFileJob, job: StreamJob, tally: FileTally, progress: { plaintextBytes: number }): PreparedFile {
+    if (this.#stream !== null) throw new Error('prepare worker: one file at a time');
     /** Prepared chunks not yet handed on. */
     const queue: PreparedRows[] = [];
-    // Changed from the callbacks below, so one object rather than narrowed locals. queuedRows: the
-    // data rows of the chunks in `queue`.
-    const state = { inFlight: 0, queuedRows: 0, done: false, stopped: false, failure: null as Error | null };
-    // Both sides below wait for "something changed": a reply, a batch taken, a stop.
+    const state = { done: false, failure: null as Error | null, verdict: null as Reply | null };
+    // The generator and the verdict's waiters below wait for "something changed": a reply.
     let changed = signal();
-    const notify = () => {
-      changed.fire();
-      changed = signal();
-    };
     this.#stream = (reply) => {
-      if (reply.type === 'took') state.inFlight -= reply.bytes;
-      else if (reply.type === 'batch') {
+      if (reply.type === 'batch') {
         queue.push(reply.batch);
-        state.queuedRows += reply.batch.rows;
+        progress.plaintextBytes = reply.plaintextBytes;
       } else if (reply.type === 'done') {
         addTally(tally, reply.tally);
         state.done = true;
       } else if (reply.type === 'failed') state.failure ??= asError(reply.failure);
-      notify();
+      else state.verdict = reply;
+      changed.fire();
+      changed = signal();
     };
-    this.#worker.postMessage({ type: 'open', job } satisfies Request);
+    if (this.#failed === null) this.#worker.postMessage({ type: 'decrypt', file, job } satisfies Request);
+    else state.failure = this.#failed;
 
-    const pumping = (async () => {
-      try {
-        for await (const chunk of plaintext) {
-          while (!state.stopped && state.failure === null && (state.inFlight >= maxBytesInFlight || state.queuedRows >= maxQueuedBatches * job.batchRecords)) await changed.promise;
-          if (state.stopped || state.failure !== null) return;
-          // A copy of its own, moved: the chunk may be a view into a larger buffer, all of which
-          // structured cloning would copy.
-          const bytes = new Uint8Array(chunk);
-          state.inFlight += bytes.length;
-          this.#worker.postMessage({ type: 'chunk', bytes } satisfies Request, [bytes.buffer]);
-        }
-        this.#worker.postMessage({ type: 'end' } satisfies Request);
-      } catch (e) {
-        state.failure ??= e instanceof Error ? e : new Error('prepare worker: the plaintext stream failed');
-        notify();
-      }
-    })();
-
-    try {
+    const worker = this.#worker;
+    const prepared = async function* (): AsyncGenerator<PreparedRows> {
       for (;;) {
         if (state.failure !== null) throw state.failure;
         const next = queue.shift();
         if (next !== undefined) {
-          state.queuedRows -= next.rows;
-          notify(); // room for the pump
+          worker.postMessage({ type: 'taken', rows: next.rows } satisfies Request);
           yield next;
-        } else if (state.done) break;
+        } else if (state.done) return;
         else await changed.promise;
       }
-    } finally {
-      state.stopped = true;
-      notify();
-      await pumping;
+    };
+    /** Asks the thread for its last word on the file, and frees the worker for another file. */
+    const conclude = async (request: 'finish' | 'abort'): Promise<Reply> => {
+      // The thread may die while this waits (a field TypeScript would take as still null after one check).
+      const died = (): Error | null => this.#failed;
+      if (died() !== null) throw died()!;
+      state.verdict = null;
+      this.#worker.postMessage({ type: request } satisfies Request);
+      while (state.verdict === null) {
+        await changed.promise;
+        if (died() !== null) throw died()!;
+      }
       this.#stream = null;
-    }
+      return state.verdict;
+    };
+    return {
+      prepared: { [Symbol.asyncIterator]: prepared },
+      finish: async () => {
+        const verdict = await conclude('finish');
+        if (verdict.type === 'finish-failed') throw asError(verdict.failure);
+        return { signerKeyId: verdict.type === 'finished' ? verdict.signerKeyId : null };
+      },
+      abort: async () => {
+        await conclude('abort').catch(() => undefined);
+      },
+    };
   }
 
   async close(): Promise<void> {
@@ -253,36 +286,7 @@ if (!isMainThread && parentPort !== null && (workerData as PrepareWorkerData | u
   });
   const port = parentPort;
   const send = (reply: Reply) => port.postMessage(reply);
-
-  // The stream's chunks as they arrive; the parser pulls them from here.
-  const chunks: Uint8Array[] = [];
-  let ended = false;
-  let arrived: (() => void) | null = null;
-  async function* incoming(): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      const chunk = chunks.shift();
-      if (chunk !== undefined) {
-        send({ type: 'took', bytes: chunk.length });
-        yield chunk;
-      } else if (ended) return;
-      else await new Promise<void>((resolve) => (arrived = resolve));
-    }
-  }
-
-  const parseStream = async ({ read, ctx }: StreamJob) => {
-    const tally = newFileTally();
-    try {
-      // Each parsed chunk is prepared and sent at once, so that its records die young on this thread;
-      // the main thread gathers chunks into staging batches.
-      for await (const chunk of readRecords(incoming(), read, tally)) {
-        send({ type: 'batch', batch: { rows: chunk.length, prepared: prepareBatch(chunk, ctx, { policy, tokeniser }) } });
-      }
-      const { totals } = tally;
-      send({ type: 'done', tally: { dataRows: totals.dataRows, balanceMinor: totals.balance.minorUnits, balanceUnreadable: totals.balanceUnreadable, trailer: totals.trailer, droppedFields: tally.droppedFields } });
-    } catch (e) {
-      send({ type: 'failed', failure: toFailure(e) });
-    }
-  };
+  let file: FileOnThread | null = null;
 
   port.on('message', (request: Request) => {
     switch (request.type) {
@@ -297,22 +301,99 @@ if (!isMainThread && parentPort !== null && (workerData as PrepareWorkerData | u
         send(reply);
         break;
       }
-      case 'open':
-        chunks.length = 0;
-        ended = false;
-        void parseStream(request.job);
+      case 'decrypt':
+        file = new FileOnThread(request.file, request.job, (chunk) => prepareBatch(chunk, request.job.ctx, { policy, tokeniser }), send);
         break;
-      case 'chunk':
-        chunks.push(request.bytes);
+      case 'taken':
+        file?.taken(request.rows);
         break;
-      case 'end':
-        ended = true;
+      case 'finish':
+      case 'abort': {
+        const concluding = file;
+        file = null;
+        void concluding?.conclude(request.type);
         break;
-    }
-    if (request.type === 'chunk' || request.type === 'end') {
-      const wake = arrived;
-      arrived = null;
-      wake?.();
+      }
     }
   });
+}
+
+/**
+ * The thread's side of decryptAndPrepare: decrypts, parses and prepares one file, pausing while the
+ * stager has `maxQueuedBatches` batches' worth of rows it has not taken, then gives the verdict.
+ */
+class FileOnThread {
+  #unTaken = 0;
+  #stopped = false;
+  #resume: (() => void) | null = null;
+  #opened: OpenedFile | null = null;
+  readonly #reading: Promise<void>;
+
+  constructor(
+    file: EncryptedFileJob,
+    private readonly job: StreamJob,
+    private readonly prepare: (chunk: readonly RawRecord[]) => PreparedBatch,
+    private readonly send: (reply: Reply) => void,
+  ) {
+    this.#reading = this.#read(file).catch((e: unknown) => send({ type: 'failed', failure: toFailure(e) }));
+  }
+
+  taken(rows: number): void {
+    this.#unTaken -= rows;
+    this.#wake();
+  }
+
+  /** After the stager stopped taking (the end, or a failure on either side): the verdict, or a release. */
+  async conclude(how: 'finish' | 'abort'): Promise<void> {
+    this.#stopped = true;
+    this.#wake();
+    await this.#reading;
+    if (how === 'abort') {
+      await this.#opened?.abort();
+      this.send({ type: 'aborted' });
+      return;
+    }
+    try {
+      if (this.#opened === null) throw new Error('finish before the file was opened');
+      this.send({ type: 'finished', ...(await this.#opened.finish()) });
+    } catch (e) {
+      this.send({ type: 'finish-failed', failure: toFailure(e) });
+    }
+  }
+
+  async #read(file: EncryptedFileJob): Promise<void> {
+    const { read, batchRecords } = this.job;
+    this.#opened = await openPgpFile(file.spoolPath, {
+      decryptionKeys: await Promise.all(file.decryptionKeys.map((binaryKey) => openpgp.readPrivateKey({ binaryKey }))),
+      verificationKeys: await Promise.all(file.verificationKeys.map((binaryKey) => openpgp.readKey({ binaryKey }))),
+      requireSignature: file.requireSignature,
+      limits: read.limits,
+    });
+    const progress = { plaintextBytes: 0 };
+    const tally = newFileTally();
+    // Each parsed chunk is prepared and sent at once, so that its records die young on this thread;
+    // the main thread gathers chunks into staging batches.
+    for await (const chunk of readRecords(counted(this.#opened.plaintext, progress), read, tally)) {
+      this.send({ type: 'batch', batch: { rows: chunk.length, prepared: this.prepare(chunk) }, plaintextBytes: progress.plaintextBytes });
+      this.#unTaken += chunk.length;
+      while (!this.#stopped && this.#unTaken >= maxQueuedBatches * batchRecords) await new Promise<void>((resolve) => (this.#resume = resolve));
+      // Stopping early leaves the rest to finish(), which still reaches the integrity check.
+      if (this.#stopped) return;
+    }
+    const { totals } = tally;
+    this.send({ type: 'done', tally: { dataRows: totals.dataRows, balanceMinor: totals.balance.minorUnits, balanceUnreadable: totals.balanceUnreadable, trailer: totals.trailer, droppedFields: tally.droppedFields } });
+  }
+
+  #wake(): void {
+    const resume = this.#resume;
+    this.#resume = null;
+    resume?.();
+  }
+}
+
+async function* counted(source: AsyncIterable<Uint8Array>, progress: { plaintextBytes: number }): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    progress.plaintextBytes += chunk.length;
+    yield chunk;
+  }
 }

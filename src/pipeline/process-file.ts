@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
 import type { Deps } from '../deps.js';
 import { GatewayError, isGatewayError } from '../errors/gateway-error.js';
-import { openPgpFile } from '../open/pgp.js';
+import { openPgpFile, type OpenedFile } from '../open/pgp.js';
 import { checkControlTotals, type ControlTotalsReport } from '../parse/control-totals.js';
 import { addDataRow } from '../parse/control-totals.js';
 import { columnMapper } from '../parse/mapping.js';
@@ -10,11 +10,11 @@ import { newFileTally, readRecords, type FileTally, type RawRecord } from '../pa
 import type { FileRow, Lease } from '../store/store.js';
 import { recordSchemas } from '../validate/schemas.js';
 import { committedAck, rejectedAck, type Ack } from './ack.js';
-import { batches, gathered, preparedInBatches } from './batches.js';
+import { batches, gathered, preparedChunks, preparedInBatches, type PreparedRows } from './batches.js';
 import { isFinal, rejectsFile } from './file-states.js';
 import { keepLease } from './lease-keeper.js';
 import { prepareBatch, type PrepareContext, type PreparedBatch } from './prepare-batch.js';
-import { PrepareWorker, WorkerSlots } from './prepare-worker.js';
+import { PrepareWorker, WorkerSlots, type PreparedFile } from './prepare-worker.js';
 import { rejectRepeatedAccounts, sealBatch, settleSubjectKeys, writeBatch } from './process-batch.js';
 
 export interface Progress {
@@ -75,7 +75,7 @@ export async function processClaimed(deps: Deps, file: FileRow, lease: Lease, on
 }
 
 /**
- * Spooled files from this size on are parsed, validated and tokenised on a worker thread
+ * Spooled files from this size on are decrypted, parsed, validated and tokenised on a worker thread
  * (prepare-worker.ts), about 15k records of a compressed placement file, when
  * `limits.prepareOnWorker` is on; smaller ones would spend more on starting the thread than they gain.
  */
@@ -119,30 +119,33 @@ async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTal
     }
   };
 
-  const prepareHere = (records: AsyncIterable<RawRecord[]>) => preparedInBatches(records, batchRecords, (chunk) => prepareBatch(chunk, prepareCtx, deps));
-
   const slot = deps.config.limits.prepareOnWorker && file.sizeBytes >= prepareOnWorkerFromBytes ? workerSlots.take() : null;
   const preparedOnWorker = slot !== null;
   const worker = slot !== null ? new PrepareWorker(deps.keys, deps.policy) : null;
   try {
     if (file.envelope === 'jose') {
+      const prepareHere = (records: AsyncIterable<RawRecord[]>) => preparedInBatches(records, batchRecords, (chunk) => prepareBatch(chunk, prepareCtx, deps));
       const stageRecords = (records: AsyncIterable<RawRecord[]>) => stage(worker === null ? prepareHere(records) : oneAhead(worker, batches(records, batchRecords), prepareCtx));
       return { ...(await stageJoseFile(deps, file, lease, tally, stageRecords)), preparedOnWorker };
     }
 
     const source = deps.config.sources[file.source]!;
-    const opened = await openPgpFile(file.spoolPath, {
-      decryptionKeys: deps.keys.pgpPrivateKeys,
-      verificationKeys: deps.keys.sourcePgpKeys.get(file.source) ?? [],
-      requireSignature: source.requireSignature,
-      limits: deps.config.limits,
-    });
-    const counted = countBytes(opened.plaintext, progress);
     const read = { format: source.format, kind: file.kind, mapping: source.mapping, knownFields: recordSchemas().knownFields[file.kind], limits: deps.config.limits };
+    const decryptionKeys = deps.keys.pgpPrivateKeys;
+    const verificationKeys = deps.keys.sourcePgpKeys.get(file.source) ?? [];
+    const opened = worker !== null
+      ? worker.decryptAndPrepare(
+        { spoolPath: file.spoolPath, decryptionKeys: decryptionKeys.map((k) => k.write()), verificationKeys: verificationKeys.map((k) => k.write()), requireSignature: source.requireSignature },
+        { read, batchRecords, ctx: prepareCtx }, tally, progress,
+      )
+      : preparedHere(
+        await openPgpFile(file.spoolPath, { decryptionKeys, verificationKeys, requireSignature: source.requireSignature, limits: deps.config.limits }),
+        (plaintext) => preparedChunks(readRecords(countBytes(plaintext, progress), read, tally), batchRecords, (chunk) => prepareBatch(chunk, prepareCtx, deps)),
+      );
 
     let fileProblem: GatewayError | undefined;
     try {
-      await stage(worker === null ? prepareHere(readRecords(counted, read, tally)) : gathered(worker.parseAndPrepare(counted, { read, batchRecords, ctx: prepareCtx }, tally), batchRecords));
+      await stage(gathered(opened.prepared, batchRecords));
     } catch (e) {
       if (!isGatewayError(e) || !rejectsFile(e.code) || e.code.startsWith('OPEN_')) {
         await opened.abort();
@@ -163,6 +166,11 @@ async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTal
   }
 }
 
+/** A file opened on this thread, its records prepared here: the same shape as one opened on the worker. */
+function preparedHere(opened: OpenedFile, prepare: (plaintext: AsyncIterable<Uint8Array>) => AsyncIterable<PreparedRows>): PreparedFile {
+  return { prepared: prepare(opened.plaintext), finish: () => opened.finish(), abort: () => opened.abort() };
+}
+
 /** Raw batches prepared on the worker, each sent there before the one before it is handed on. */
 async function* oneAhead(worker: PrepareWorker, raw: AsyncIterable<RawRecord[]>, ctx: PrepareContext): AsyncGenerator<PreparingBatch> {
   let ahead: PreparingBatch | null = null;
@@ -179,7 +187,7 @@ async function* oneAhead(worker: PrepareWorker, raw: AsyncIterable<RawRecord[]>,
 interface OpenedFacts {
   signerKeyId: string | null;
   plaintextBytes: number;
-  /** Validated and tokenised on the worker thread (`limits.prepareOnWorker`, files of 1 MiB and more). */
+  /** Opened and prepared on the worker thread (`limits.prepareOnWorker`, files of 1 MiB and more). */
   preparedOnWorker: boolean;
 }
 

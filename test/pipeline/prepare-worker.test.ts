@@ -1,9 +1,11 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { placementCsv } from '../../src/demo/sample-placements.js';
 import { GatewayError } from '../../src/errors/gateway-error.js';
 import { gathered, preparedInBatches, type PreparedRows } from '../../src/pipeline/batches.js';
 import { prepareBatch } from '../../src/pipeline/prepare-batch.js';
-import { PrepareWorker, WorkerSlots, type StreamJob } from '../../src/pipeline/prepare-worker.js';
+import { PrepareWorker, WorkerSlots, type EncryptedFileJob, type StreamJob } from '../../src/pipeline/prepare-worker.js';
 import { newFileTally, readRecords, type RawRecord } from '../../src/parse/read-records.js';
 import { recordSchemas } from '../../src/validate/schemas.js';
 import { placementRow } from '../helpers/files.js';
@@ -75,16 +77,37 @@ describe('the prepare worker thread', () => {
   });
 });
 
-describe('the prepare worker thread, given a whole decrypted stream', () => {
-  it('parses and prepares it exactly as this thread does, in file order, with the same control totals', async () => {
+describe('the prepare worker thread, given a spooled encrypted file', () => {
+  /** `text` encrypted and signed by gpg as a creditor would (demo-bank), in the test's workspace. */
+  async function encrypted(name: string, text: string, options: { signer?: string | null; compress?: 'zlib' | 'none' } = {}): Promise<string> {
+    const plain = join(gw.ws.dir, `${name}.csv`);
+    writeFileSync(plain, text);
+    const out = join(gw.ws.dir, `${name}.csv.gpg`);
+    await gw.gpg.encrypt(plain, out, { signer: options.signer === undefined ? 'demo-bank@example.invalid' : options.signer, compress: options.compress });
+    return out;
+  }
+  const fileJob = (spoolPath: string, requireSignature = true): EncryptedFileJob => ({
+    spoolPath,
+    decryptionKeys: gw.deps.keys.pgpPrivateKeys.map((k) => k.write()),
+    verificationKeys: gw.deps.keys.sourcePgpKeys.get('demo-bank')!.map((k) => k.write()),
+    requireSignature,
+  });
+  const started = () => {
+    const w = new PrepareWorker(gw.deps.keys, gw.deps.policy);
+    workers.push(w);
+    return w;
+  };
+
+  it('decrypts, parses and prepares it exactly as this thread does, in file order, with the same control totals and signer', async () => {
     const text = placementFile(1_200);
     const here = newFileTally();
     const inline = await collect(preparedInBatches(readRecords(pieces(text, 4096), job(500).read, here), 500, (chunk) => prepareBatch(chunk, ctx, gw.deps)));
 
-    const w = new PrepareWorker(gw.deps.keys, gw.deps.policy);
-    workers.push(w);
     const there = newFileTally();
-    const onWorker = await collect(gathered(w.parseAndPrepare(pieces(text, 777), job(500), there), 500));
+    const progress = { plaintextBytes: 0 };
+    const opened = started().decryptAndPrepare(fileJob(await encrypted('whole', text)), job(500), there, progress);
+    const onWorker = await collect(gathered(opened.prepared, 500));
+    const { signerKeyId } = await opened.finish();
 
     // Batches of at least 500 rows, the last one smaller; the records and findings are the same.
     expect(onWorker.map((b) => b.rows).reduce((a, b) => a + b)).toBe(1_200);
@@ -104,47 +127,69 @@ describe('the prepare worker thread, given a whole decrypted stream', () => {
     expect(there.totals.balance.minorUnits).toBeGreaterThan(0n);
     expect(there.totals.trailer).toEqual(here.totals.trailer);
     expect(there.droppedFields.get('fax_number')).toBe(1_200);
+    // And what the open stage learned: every decrypted byte, and who signed.
+    expect(progress.plaintextBytes).toBe(Buffer.byteLength(text));
+    expect(signerKeyId).toBe(gw.deps.keys.sourcePgpKeys.get('demo-bank')![0]!.getKeyID().toHex());
   });
 
-  it('rejects with the parser\'s file-level error, code and details intact', async () => {
-    const w = new PrepareWorker(gw.deps.keys, gw.deps.policy);
-    workers.push(w);
+  it('rejects with the parser\'s file-level error, code and details intact, and still checks the rest of the file', async () => {
     const text = `${placementFile(50)}${placementFile(1).split('\r\n')[1]}\r\n`; // a row after the trailer
-    const failure = await collect(w.parseAndPrepare(pieces(text, 1000), job(20), newFileTally())).catch((e: unknown) => e);
+    const opened = started().decryptAndPrepare(fileJob(await encrypted('after-trailer', text)), job(20), newFileTally(), { plaintextBytes: 0 });
+    const failure = await collect(opened.prepared).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(GatewayError);
     expect(failure).toMatchObject({ code: 'FILE_TRAILER_INVALID', details: { reason: 'not the last row' } });
+    expect((await opened.finish()).signerKeyId).not.toBeNull();
   });
 
-  it('rejects with what reading the plaintext throws (a failed integrity check), and stops reading', async () => {
-    const w = new PrepareWorker(gw.deps.keys, gw.deps.policy);
-    workers.push(w);
-    let pulled = 0;
-    async function* tampered(): AsyncGenerator<Uint8Array> {
-      yield* pieces(placementFile(100), 2048, () => pulled++);
-      throw new GatewayError('OPEN_INTEGRITY_FAILED');
-    }
-    const failure = await collect(w.parseAndPrepare(tampered(), job(1000), newFileTally())).catch((e: unknown) => e);
+  it('lets the integrity check at the end decide for a tampered file, whatever the parser met first', async () => {
+    const path = await encrypted('flipped', placementFile(2_000), { compress: 'none' });
+    const bytes = readFileSync(path);
+    bytes[Math.floor(bytes.length * 0.5)]! ^= 0x04;
+    writeFileSync(path, bytes);
+    const opened = started().decryptAndPrepare(fileJob(path), job(200), newFileTally(), { plaintextBytes: 0 });
+    // SEIPDv1 streams unauthenticated plaintext: the flipped bit reaches the parser (as a finding, or a
+    // file-level parse error) before the MDC at the end fails; only finish() may say what the file is.
+    await collect(opened.prepared).catch((e: unknown) => e);
+    await expect(opened.finish()).rejects.toMatchObject({ code: 'OPEN_INTEGRITY_FAILED' });
+  });
+
+  it('rejects a file that is not OpenPGP, an unsigned file where a signature is required, and a truncated one, each with its code', async () => {
+    const notPgp = join(gw.ws.dir, 'plain.csv.gpg');
+    writeFileSync(notPgp, placementFile(10));
+    const first = started().decryptAndPrepare(fileJob(notPgp), job(20), newFileTally(), { plaintextBytes: 0 });
+    await expect(collect(first.prepared)).rejects.toMatchObject({ code: 'OPEN_NOT_OPENPGP' });
+    await first.abort();
+
+    const unsigned = started().decryptAndPrepare(fileJob(await encrypted('unsigned', placementFile(10), { signer: null })), job(20), newFileTally(), { plaintextBytes: 0 });
+    expect((await collect(unsigned.prepared)).length).toBeGreaterThan(0);
+    await expect(unsigned.finish()).rejects.toMatchObject({ code: 'OPEN_SIGNATURE_MISSING' });
+
+    const whole = readFileSync(await encrypted('truncated', placementFile(2_000), { compress: 'none' }));
+    const truncated = join(gw.ws.dir, 'truncated-cut.csv.gpg');
+    writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length * 0.7)));
+    const cut = started().decryptAndPrepare(fileJob(truncated), job(200), newFileTally(), { plaintextBytes: 0 });
+    const failure = await collect(cut.prepared).then(() => cut.finish()).catch((e: unknown) => e);
     expect(failure).toMatchObject({ code: 'OPEN_INTEGRITY_FAILED' });
-    expect(pulled).toBeGreaterThan(0);
   });
 
-  it('reads no further ahead than a megabyte and two batches while the batches are not taken', async () => {
-    const w = new PrepareWorker(gw.deps.keys, gw.deps.policy);
-    workers.push(w);
+  it('decrypts no further ahead than two batches while the batches are not taken', async () => {
     const text = placementFile(12_000); // about 3.5 MB
     expect(text.length).toBeGreaterThan(3_000_000);
-    let read = 0;
-    const stream = gathered(w.parseAndPrepare(pieces(text, 16_384, (n) => (read += n)), job(200), newFileTally()), 200);
+    const progress = { plaintextBytes: 0 };
+    const opened = started().decryptAndPrepare(fileJob(await encrypted('large', text)), job(200), newFileTally(), progress);
+    const stream = gathered(opened.prepared, 200);
     const first = await stream.next();
     expect(first.done).toBe(false);
-    // Taken no further for a while: the thread and the pump must stop, not read the whole file.
+    // Taken no further for a while: the thread must stop decrypting, not read the whole file.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const whileStalled = read;
-    expect(whileStalled).toBeLessThan(1.6 * 1024 * 1024);
+    const whileStalled = progress.plaintextBytes;
+    expect(whileStalled).toBeGreaterThan(0);
+    expect(whileStalled).toBeLessThan(1024 * 1024);
     let rows = (first.value as PreparedRows).rows;
     for await (const b of stream) rows += b.rows;
     expect(rows).toBe(12_000);
-    expect(read).toBe(Buffer.byteLength(text));
+    expect(progress.plaintextBytes).toBe(Buffer.byteLength(text));
+    await opened.finish();
   });
 });
 

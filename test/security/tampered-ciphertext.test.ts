@@ -29,6 +29,21 @@ describe('a tampered or truncated encrypted file', () => {
     expect(await gw.deps.store.countStagedRecords(ack.receipt_id)).toBe(0);
   });
 
+  it('rejects a tampered file of 1 MiB and more, opened on the worker thread, as OPEN_INTEGRITY_FAILED, with no record findings', async () => {
+    const many = Array.from({ length: 12_000 }, (_, i) => placementRow(`TAMPER-LARGE-${i}`, i % 7 === 0 ? { national_id: '000-00-0000', national_id_type: 'us_ssn' } : {}));
+    const bytes = await encryptedFile('flip-large', many, 'none');
+    expect(bytes.length).toBeGreaterThanOrEqual(1 << 20); // processFile's threshold for the worker thread
+    expect(gw.deps.config.limits.prepareOnWorker).toBe(true);
+    bytes[Math.floor(bytes.length * 0.6)]! ^= 0x04;
+    const path = join(gw.ws.dir, 'flipped-large.gpg');
+    writeFileSync(path, bytes);
+    const ack = await ingestFile(gw.deps, path);
+    expect(ack.file_error?.code).toBe('OPEN_INTEGRITY_FAILED');
+    expect(ack.errors).toEqual([]);
+    expect(ack.counts.records).toBe(0);
+    expect(await gw.deps.store.countStagedRecords(ack.receipt_id)).toBe(0);
+  });
+
   it('rejects a truncated file as OPEN_INTEGRITY_FAILED', async () => {
     const bytes = await encryptedFile('truncate', rows, 'none');
     const path = join(gw.ws.dir, 'truncated.gpg');
