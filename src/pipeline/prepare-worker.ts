@@ -1,8 +1,9 @@
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import * as openpgp from 'openpgp';
 import type { FileErrorCode } from '../errors/codes.js';
 import { GatewayError, isGatewayError, type SafeDetails } from '../errors/gateway-error.js';
 import type { KeyRing } from '../keys/keyring.js';
+import { threadOf } from '../lib/thread-entry.js';
 import type { MinimisationPolicy } from '../minimise/policy.js';
 import { openPgpFile, type OpenedFile } from '../open/pgp.js';
 import { newFileTally, readRecords, type FileTally, type RawRecord, type ReadRecordsOptions } from '../parse/read-records.js';
@@ -139,13 +140,7 @@ export class PrepareWorker {
 
   constructor(keys: Pick<KeyRing, 'tokenKeys' | 'currentToken'>, policy: MinimisationPolicy) {
     const data: PrepareWorkerData = { tokenKeys: keys.tokenKeys, currentToken: keys.currentToken, policy };
-    // From the TypeScript sources (tests), the thread registers tsx before it loads this same module.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const entry = fromSource
-      ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`
-      : new URL(import.meta.url);
-    this.#worker = new Worker(entry, {
-      eval: fromSource,
+    this.#worker = threadOf(import.meta.url, {
       workerData: data,
       // Its live data is a batch or two and a megabyte of plaintext; without a bound V8 would let
       // garbage grow far past that.
