@@ -10,7 +10,8 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { loadConfig } from '../../src/config/load.js';
 import { PostgresStore, type ServerTimeouts } from '../../src/store/postgres/postgres-store.js';
 
-export type BackendKind = 'sqlite' | 'postgres';
+/** sqlite-commit-thread: SQLite with every file's commit on its commit thread (large files' way), not only large ones'. */
+export type BackendKind = 'sqlite' | 'sqlite-commit-thread' | 'postgres';
 
 /** The test server (trust auth); override with VEILGATE_TEST_PG_URL. */
 export const pgUrl = process.env.VEILGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -35,11 +36,11 @@ export interface Backend {
 
 export async function openBackend(kind: BackendKind, clock: Clock): Promise<Backend> {
   const opened: Store[] = [];
-  if (kind === 'sqlite') {
+  if (kind !== 'postgres') {
     const dir = await mkdtemp(join(tmpdir(), 'vg-store-'));
     const file = join(dir, 'veilgate.db');
     const open = async () => {
-      const s = SqliteStore.open(file, { clock, busyTimeoutMs: 10_000 });
+      const s = SqliteStore.open(file, { clock, busyTimeoutMs: 10_000, ...(kind === 'sqlite-commit-thread' && { commitOnThreadFromRows: 0 }) });
       opened.push(s);
       return s;
     };

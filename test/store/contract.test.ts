@@ -25,7 +25,7 @@ const draft = (action: string, target: string, details: Record<string, unknown> 
 const releaseDraft = (recipient: string, account: string, items: unknown[], purpose = 'collection'): AuditDraft =>
   draft('release.account', account, { purpose, items }, `recipient:${recipient}`);
 
-describe.each(['sqlite', 'postgres'] as const)('%s store contract', (kind: BackendKind) => {
+describe.each(['sqlite', 'sqlite-commit-thread', 'postgres'] as const)('%s store contract', (kind: BackendKind) => {
   let backend: Backend;
   let store: Store;
   let clock: ReturnType<typeof fixedClock>;
