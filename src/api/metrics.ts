@@ -7,6 +7,39 @@ import type { Ack } from '../pipeline/ack.js';
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
+ * How late the event loop ran: a long synchronous step (a large SQLite statement, a big JSON body)
+ * shows here before callers time out. A timer of its own rather than perf_hooks'
+ * monitorEventLoopDelay, whose reset loses a stall that ended just before the scrape (measured).
+ */
+class LoopStalls {
+  static readonly tickMs = 10;
+  #last = performance.now();
+  #max = 0;
+
+  constructor() {
+    // Does not keep the process alive.
+    setInterval(() => this.#tick(), LoopStalls.tickMs).unref();
+  }
+
+  /** The longest stall since the last call, in seconds, counting one that ends with this call. */
+  takeMaxSeconds(): number {
+    this.#tick();
+    const max = this.#max;
+    this.#max = 0;
+    return max / 1000;
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    this.#max = Math.max(this.#max, now - this.#last - LoopStalls.tickMs);
+    this.#last = now;
+  }
+}
+
+/** One sampler per process, however many apps it holds (tests). */
+let loopStalls: LoopStalls | null = null;
+
+/**
  * Prometheus metrics in the text exposition format, kept by hand: a few counters and one histogram
  * do not need a client library. Labels carry source ids, kinds, states and route patterns only:
  * never a value, never a raw URL (which could hold a token).
@@ -14,6 +47,10 @@ const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 export class Metrics {
   readonly #records = new Map<string, number>();
   readonly #latency = new Map<string, { buckets: number[]; sum: number; count: number }>();
+
+  constructor() {
+    loopStalls ??= new LoopStalls();
+  }
 
   /** Counts an acknowledgement's records by outcome (accepted, rejected). */
   recordAck(ack: Ack): void {
@@ -57,6 +94,9 @@ export class Metrics {
       lines.push(`veilgate_http_request_duration_seconds_bucket{${labels},le="+Inf"} ${h.count}`);
       lines.push(`veilgate_http_request_duration_seconds_sum{${labels}} ${h.sum}`, `veilgate_http_request_duration_seconds_count{${labels}} ${h.count}`);
     }
+    // Since the last scrape: a stall between two scrapes is not averaged away.
+    lines.push('# HELP veilgate_event_loop_delay_max_seconds Longest event loop stall since the last scrape.', '# TYPE veilgate_event_loop_delay_max_seconds gauge');
+    lines.push(`veilgate_event_loop_delay_max_seconds ${loopStalls!.takeMaxSeconds().toFixed(3)}`);
     return lines.join('\n') + '\n';
   }
 

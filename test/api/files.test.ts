@@ -144,6 +144,16 @@ describe('public routes and probes', () => {
     expect(findLeaks(metrics)).toEqual([]);
   });
 
+  it('report the longest event loop stall since the last scrape, then start again', async () => {
+    await fetch(`${t.url}/metrics`);
+    const stallUntil = Date.now() + 300;
+    while (Date.now() < stallUntil) { /* a synchronous step, as a large SQLite statement would be */ }
+    const loopMax = async () => Number(/^veilgate_event_loop_delay_max_seconds (\S+)$/m.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1]);
+    expect(await loopMax()).toBeGreaterThanOrEqual(0.25);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await loopMax()).toBeLessThan(0.25);
+  });
+
   it('answers 404 NOT_FOUND for an unknown route and for another source receipt', async () => {
     const res = await fetch(`${t.url}/v1/nope`);
     expect(res.status).toBe(404);
