@@ -159,10 +159,12 @@ async function stageFile(deps: Deps, file: FileRow, lease: Lease, tally: FileTal
     const { signerKeyId } = await opened.finish();
     if (fileProblem !== undefined) throw fileProblem;
     if (tally.totals.dataRows === 0) throw new GatewayError('FILE_NO_RECORDS');
+    // Done with the thread: its memory goes before the store's commit thread (SQLite) takes its own.
+    await worker?.close();
     await rejectRepeatedAccounts(deps, lease);
     return { signerKeyId, plaintextBytes: progress.plaintextBytes, preparedOnWorker };
   } finally {
-    await worker?.close();
+    await worker?.close(); // again, harmlessly, if it already was
     slot?.release();
   }
 }

@@ -98,7 +98,7 @@ if (!isMainThread && parentPort !== null && (workerData as Partial<CommitThreadD
   const port = parentPort;
   let atMs = 0;
   // Infinity: this store runs its calls here, on the thread they were sent to.
-  const store = SqliteStore.open(file, { clock: { now: () => new Date(atMs) }, busyTimeoutMs, commitOnThreadFromRows: Infinity, pageCacheMiB: 16 });
+  const store = SqliteStore.open(file, { clock: { now: () => new Date(atMs) }, busyTimeoutMs, commitOnThreadFromRows: Infinity, pageCacheMiB: 8 });
   port.on('message', ({ id, call, args, atMs: at }: Request) => {
     atMs = at;
     (store[call] as (...a: unknown[]) => Promise<unknown>).apply(store, asBuffers(args) as unknown[]).then(
