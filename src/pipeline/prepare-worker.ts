@@ -3,6 +3,7 @@ import * as openpgp from 'openpgp';
 import type { FileErrorCode } from '../errors/codes.js';
 import { GatewayError, isGatewayError, type SafeDetails } from '../errors/gateway-error.js';
 import type { KeyRing } from '../keys/keyring.js';
+import { countBytes } from '../lib/count-bytes.js';
 import { threadOf } from '../lib/thread-entry.js';
 import type { MinimisationPolicy } from '../minimise/policy.js';
 import { openPgpFile, type OpenedFile } from '../open/pgp.js';
@@ -368,7 +369,7 @@ class FileOnThread {
     const tally = newFileTally();
     // Each parsed chunk is prepared and sent at once, so that its records die young on this thread;
     // the main thread gathers chunks into staging batches.
-    for await (const chunk of readRecords(counted(this.#opened.plaintext, progress), read, tally)) {
+    for await (const chunk of readRecords(countBytes(this.#opened.plaintext, progress), read, tally)) {
       this.send({ type: 'batch', batch: { rows: chunk.length, prepared: this.prepare(chunk) }, plaintextBytes: progress.plaintextBytes });
       this.#unTaken += chunk.length;
       while (!this.#stopped && this.#unTaken >= maxQueuedBatches * batchRecords) await new Promise<void>((resolve) => (this.#resume = resolve));
@@ -383,12 +384,5 @@ class FileOnThread {
     const resume = this.#resume;
     this.#resume = null;
     resume?.();
-  }
-}
-
-async function* counted(source: AsyncIterable<Uint8Array>, progress: { plaintextBytes: number }): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    progress.plaintextBytes += chunk.length;
-    yield chunk;
   }
 }

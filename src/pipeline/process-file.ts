@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
 import type { Deps } from '../deps.js';
 import { GatewayError, isGatewayError } from '../errors/gateway-error.js';
+import { countBytes } from '../lib/count-bytes.js';
 import { openPgpFile, type OpenedFile } from '../open/pgp.js';
 import { checkControlTotals, type ControlTotalsReport } from '../parse/control-totals.js';
 import { addDataRow } from '../parse/control-totals.js';
@@ -278,13 +279,6 @@ async function reject(deps: Deps, file: FileRow, lease: Lease, error: GatewayErr
   if (!rejected) throw new GatewayError('PIPELINE_LEASE_LOST', { receiptId: file.receiptId });
   log.warn({ code: error.code, details: error.details }, 'file rejected');
   return ack;
-}
-
-async function* countBytes(source: AsyncIterable<Uint8Array>, progress: Progress): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    progress.plaintextBytes += chunk.length;
-    yield chunk;
-  }
 }
 
 /** A lease owner on this host whose process is gone cannot finish: its file may be taken at once. */
