@@ -39,10 +39,10 @@ export interface EncryptedFileJob {
 }
 
 /**
- * A file being decrypted, parsed and prepared on the thread, as `OpenedFile` is on this one: its
- * prepared rows are unauthenticated until `finish()` resolves, so they go into staging only.
+ * A file being decrypted, parsed and prepared on the thread: an `OpenedFile` whose plaintext comes out
+ * as prepared rows. They are unauthenticated until `finish()` resolves, so they go into staging only.
  */
-export interface PreparedFile {
+export interface PreparedFile extends Omit<OpenedFile, 'plaintext'> {
   /**
    * Prepared chunks in file order (a few dozen rows each: `gathered` makes staging batches of them).
    * When they have all come, the file's control totals and dropped columns are in the tally.
@@ -51,14 +51,6 @@ export interface PreparedFile {
    *   FILE_TRAILER_INVALID).
    */
   readonly prepared: AsyncIterable<PreparedRows>;
-  /**
-   * Decrypts whatever the parser left (it may have stopped early), so that the integrity check at the
-   * end of the message runs, then checks the signature.
-   * @throws GatewayError OPEN_INTEGRITY_FAILED, OPEN_SIGNATURE_MISSING, OPEN_SIGNATURE_INVALID
-   */
-  finish(): Promise<{ signerKeyId: string | null }>;
-  /** Stops decrypting and releases the file. */
-  abort(): Promise<void>;
 }
 
 /**
