@@ -1,7 +1,6 @@
 import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import * as openpgp from 'openpgp';
-import type { FileErrorCode } from '../errors/codes.js';
-import { GatewayError, isGatewayError, type SafeDetails } from '../errors/gateway-error.js';
+import { fromThreadFailure, toThreadFailure, type ThreadFailure } from '../errors/thread-failure.js';
 import type { KeyRing } from '../keys/keyring.js';
 import { countBytes } from '../lib/count-bytes.js';
 import { threadOf } from '../lib/thread-entry.js';
@@ -86,8 +85,6 @@ interface TallyMessage {
   droppedFields: Map<string, number>;
 }
 
-/** A failure as it crosses: a file-level GatewayError keeps its code and safe details; anything else is a bug. */
-type Failure = { code: FileErrorCode; details?: SafeDetails } | { bug: string };
 
 type Request =
   | { type: 'prepare'; id: number; batch: readonly RawRecord[]; ctx: PrepareContext }
@@ -102,9 +99,9 @@ type Reply =
   /** plaintextBytes: decrypted so far, for progress. */
   | { type: 'batch'; batch: PreparedRows; plaintextBytes: number }
   | { type: 'done'; tally: TallyMessage }
-  | { type: 'failed'; failure: Failure }
+  | { type: 'failed'; failure: ThreadFailure }
   | { type: 'finished'; signerKeyId: string | null }
-  | { type: 'finish-failed'; failure: Failure }
+  | { type: 'finish-failed'; failure: ThreadFailure }
   | { type: 'aborted' };
 
 /**
@@ -186,7 +183,7 @@ export class PrepareWorker {
       } else if (reply.type === 'done') {
         addTally(tally, reply.tally);
         state.done = true;
-      } else if (reply.type === 'failed') state.failure ??= asError(reply.failure);
+      } else if (reply.type === 'failed') state.failure ??= fromThreadFailure(reply.failure, 'prepare worker');
       else state.verdict = reply;
       changed.fire();
       changed = signal();
@@ -224,7 +221,7 @@ export class PrepareWorker {
       prepared: { [Symbol.asyncIterator]: prepared },
       finish: async () => {
         const verdict = await conclude('finish');
-        if (verdict.type === 'finish-failed') throw asError(verdict.failure);
+        if (verdict.type === 'finish-failed') throw fromThreadFailure(verdict.failure, 'prepare worker');
         return { signerKeyId: verdict.type === 'finished' ? verdict.signerKeyId : null };
       },
       abort: async () => {
@@ -254,15 +251,6 @@ function addTally(tally: FileTally, t: TallyMessage): void {
   addDropped(tally.droppedFields, t.droppedFields);
 }
 
-function asError(failure: Failure): Error {
-  return 'code' in failure ? new GatewayError(failure.code, failure.details) : new Error(`prepare worker: ${failure.bug}`);
-}
-
-function toFailure(e: unknown): Failure {
-  if (isGatewayError(e)) return e.details === undefined ? { code: e.code } : { code: e.code, details: e.details };
-  // A bug, not a record problem (those are findings): the message names the error, never a value.
-  return { bug: e instanceof Error ? `${e.name}: ${e.message}` : 'unknown error' };
-}
 
 // The thread's side: answers batches in turn, or parses one stream at a time.
 if (!isMainThread && parentPort !== null && (workerData as PrepareWorkerData | undefined)?.policy !== undefined) {
@@ -283,7 +271,7 @@ if (!isMainThread && parentPort !== null && (workerData as PrepareWorkerData | u
         try {
           reply = { type: 'prepared', id: request.id, prepared: prepareBatch(request.batch, request.ctx, { policy, tokeniser }) };
         } catch (e) {
-          const failure = toFailure(e);
+          const failure = toThreadFailure(e);
           reply = { type: 'prepare-failed', id: request.id, error: 'bug' in failure ? failure.bug : failure.code };
         }
         send(reply);
@@ -323,7 +311,7 @@ class FileOnThread {
     private readonly prepare: (chunk: readonly RawRecord[]) => PreparedBatch,
     private readonly send: (reply: Reply) => void,
   ) {
-    this.#reading = this.#read(file).catch((e: unknown) => send({ type: 'failed', failure: toFailure(e) }));
+    this.#reading = this.#read(file).catch((e: unknown) => send({ type: 'failed', failure: toThreadFailure(e) }));
   }
 
   taken(rows: number): void {
@@ -345,7 +333,7 @@ class FileOnThread {
       if (this.#opened === null) throw new Error('finish before the file was opened');
       this.send({ type: 'finished', ...(await this.#opened.finish()) });
     } catch (e) {
-      this.send({ type: 'finish-failed', failure: toFailure(e) });
+      this.send({ type: 'finish-failed', failure: toThreadFailure(e) });
     }
   }
 

@@ -1,6 +1,5 @@
 import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
-import { GatewayError, isGatewayError, type SafeDetails } from '../../errors/gateway-error.js';
-import type { FileErrorCode } from '../../errors/codes.js';
+import { fromThreadFailure, toThreadFailure, type ThreadFailure } from '../../errors/thread-failure.js';
 import { threadOf } from '../../lib/thread-entry.js';
 // A cycle (sqlite-store.ts makes CommitThreads): each module uses the other only after both have loaded.
 import { SqliteStore } from './sqlite-store.js';
@@ -18,10 +17,7 @@ interface CommitThreadData {
 }
 
 type Request = { id: number; call: ClosingCall; args: unknown[]; atMs: number };
-type Reply =
-  | { id: number; result: unknown }
-  | { id: number; gatewayError: { code: FileErrorCode; details?: SafeDetails } }
-  | { id: number; error: { name: string; message: string; code?: string } };
+type Reply = { id: number; result: unknown } | { id: number; failure: ThreadFailure };
 
 /**
  * Large files' closing calls on a thread of their own, with its own connection to the database.
@@ -49,8 +45,7 @@ export class CommitThread {
       this.#waiting.delete(reply.id);
       if (this.#waiting.size === 0) this.#worker.unref();
       if ('result' in reply) waiter.resolve(asBuffers(reply.result));
-      else if ('gatewayError' in reply) waiter.reject(new GatewayError(reply.gatewayError.code, reply.gatewayError.details));
-      else waiter.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code }));
+      else waiter.reject(fromThreadFailure(reply.failure, 'commit thread'));
     });
     const fail = (error: Error) => {
       this.#failed ??= error;
@@ -103,15 +98,7 @@ if (!isMainThread && parentPort !== null && (workerData as Partial<CommitThreadD
     atMs = at;
     (store[call] as (...a: unknown[]) => Promise<unknown>).apply(store, asBuffers(args) as unknown[]).then(
       (result) => port.postMessage({ id, result } satisfies Reply),
-      (e: unknown) => {
-        if (isGatewayError(e)) {
-          port.postMessage({ id, gatewayError: e.details === undefined ? { code: e.code } : { code: e.code, details: e.details } } satisfies Reply);
-          return;
-        }
-        // SQLite's errors name the failure (SQLITE_BUSY, SQLITE_FULL …), never a value.
-        const error = e instanceof Error ? { name: e.name, message: e.message, code: (e as { code?: string }).code } : { name: 'Error', message: 'store call failed' };
-        port.postMessage({ id, error } satisfies Reply);
-      },
+      (e: unknown) => port.postMessage({ id, failure: toThreadFailure(e) } satisfies Reply),
     );
   });
 }
